@@ -1,0 +1,43 @@
+"""The ``socialcredit`` command: one Typer app, one sub-app per area of the flow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from socialcredit.cli import common, registry
+
+app = typer.Typer(
+    name="socialcredit",
+    help="Public credit information platform: registry, feeds, policy, scores and due process.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="SOCIALCREDIT_DATABASE_URL",
+            help="SQLAlchemy URL of the store (default: sqlite:///socialcredit.db).",
+        ),
+    ] = None,
+) -> None:
+    common.set_database_url(database_url)
+
+
+app.command("init")(registry.init)
+app.add_typer(registry.person_app, name="person")
+app.add_typer(registry.org_app, name="org")
+app.add_typer(registry.account_app, name="account")
+app.add_typer(registry.profession_app, name="profession")
+app.add_typer(registry.provider_app, name="provider")
+app.add_typer(registry.subject_app, name="subject")
+
+
+def main() -> None:
+    app()

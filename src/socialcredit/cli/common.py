@@ -1,0 +1,67 @@
+"""What every command shares: the store, the console, JSON output and exit codes.
+
+Exit codes: 0 success; 1 partial success (e.g. some feed rows rejected);
+2 invalid input or an unusable command, with a message saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from socialcredit.config import load_settings
+from socialcredit.db.engine import make_engine
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_INVALID = 2
+
+_engine: Engine | None = None
+_database_url: str | None = None
+
+
+def set_database_url(url: str | None) -> None:
+    global _database_url, _engine
+    _database_url = url
+    _engine = None
+
+
+def engine() -> Engine:
+    """The engine for this invocation, created on first use."""
+    global _engine
+    if _engine is None:
+        _engine = make_engine(load_settings(_database_url).database_url)
+    return _engine
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def store() -> Engine:
+    """The engine, after checking the store has been initialised."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import OperationalError
+
+    eng = engine()
+    try:
+        with eng.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        fail(f"cannot open the store ({exc.orig}); check SOCIALCREDIT_DATABASE_URL")
+    if current is None:
+        fail("the store is not initialised; run `socialcredit init` first")
+    return eng

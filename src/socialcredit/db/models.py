@@ -1,0 +1,203 @@
+"""The store's tables.
+
+Records are append-only facts: a correction adds a new version, an annulment adds
+a status event; nothing is updated in place except the denormalised ``status``
+column, which always equals the newest status event and exists so that scoring
+does not have to replay the history for the common case.
+
+Bitemporal: ``decided_on`` is when the authority decided, ``recorded_at`` is when
+this platform learned of it. An as-of question only sees rows recorded by then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Subject(Base):
+    """A person (resident ID number) or an organisation (Unified Social Credit Code)."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))  # person | organisation
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    division_code: Mapped[str] = mapped_column(String(6))
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    city_code: Mapped[str] = mapped_column(String(4))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))  # M | F, persons only
+    legal_rep_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    # Legacy organisation codes that fail the GB 32100 check are accepted only
+    # through an explicit override, and the reason is kept with the subject.
+    check_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Provider(Base):
+    """An authority or service that furnishes records or links accounts."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(String(6))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProviderRecordType(Base):
+    """The record types a provider may furnish; anything else is out of scope."""
+
+    __tablename__ = "provider_record_types"
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    record_type: Mapped[str] = mapped_column(ForeignKey("record_types.code"), primary_key=True)
+
+
+class AccountLink(Base):
+    """A real-name link from a provider's account to a verified person."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (UniqueConstraint("provider_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    account_id: Mapped[str] = mapped_column(String(100))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProfessionalProfile(Base):
+    __tablename__ = "professional_profiles"
+    __table_args__ = (UniqueConstraint("subject_id", "profession", "licence_no"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    profession: Mapped[str] = mapped_column(String(40))
+    licence_no: Mapped[str] = mapped_column(String(60))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RecordType(Base):
+    """One entry of the closed, published record catalogue."""
+
+    __tablename__ = "record_types"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    issuing_body_kind: Mapped[str] = mapped_column(String(40))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))  # minor | general | serious
+    polarity: Mapped[str] = mapped_column(String(10))  # negative | positive
+    min_window_months: Mapped[int] = mapped_column(Integer)
+    max_window_months: Mapped[int] = mapped_column(Integer)
+    repairable: Mapped[bool] = mapped_column(Boolean, default=True)
+    profession: Mapped[str | None] = mapped_column(String(40))
+    amount_relevant: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImportBatch(Base):
+    """One run of a feed import (or one API submission)."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    file_format: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Record(Base):
+    """A fact furnished by a provider about a subject.
+
+    ``version`` grows with each correction; the identity of a fact is
+    (provider, provider_record_id), and ingestion is idempotent on it.
+    """
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("provider_id", "provider_record_id", "version"),
+        Index("ix_records_subject", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_record_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    record_type: Mapped[str] = mapped_column(ForeignKey("record_types.code"))
+    decision_ref: Mapped[str | None] = mapped_column(String(200))
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    conduct_ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Money in fen (1/100 CNY) so every engine compares the same integers.
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    account_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    account_id: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RecordStatusEvent(Base):
+    """Status history of a record: active, annulled, corrected (superseded), repaired, expired."""
+
+    __tablename__ = "record_status_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))  # feed | api | casework | maintenance
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    content_hash: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RegistryEvent(Base):
+    """Who registered, linked or overrode what: the registry's own change log."""
+
+    __tablename__ = "registry_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    detail: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100), default="cli")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Real-name identity: ID numbers, divisions, the registry of persons and organisations."""

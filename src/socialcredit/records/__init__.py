@@ -1,0 +1,1 @@
+"""Record catalogue, providers and the feed ingestion that fills the records store."""

@@ -1,0 +1,1 @@
+"""Synthetic pilot population and provider feeds, for demos, tests and benchmarks."""

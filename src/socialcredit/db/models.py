@@ -141,6 +141,9 @@ class ImportBatch(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    # {reason code: count}, JSON: what feed-health pages show per provider.
+    reject_summary: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class Record(Base):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from socialcredit.cli import common, records, registry
+from socialcredit.cli import common, policy, records, registry
 
 app = typer.Typer(
     name="socialcredit",
@@ -38,6 +38,7 @@ app.add_typer(registry.profession_app, name="profession")
 app.add_typer(registry.provider_app, name="provider")
 app.add_typer(registry.subject_app, name="subject")
 app.add_typer(records.records_app, name="records")
+app.add_typer(policy.policy_app, name="policy")
 
 
 def main() -> None:

@@ -17,13 +17,24 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from socialcredit.db.engine import session_scope
 from socialcredit.db.models import (
@@ -38,9 +49,10 @@ from socialcredit.db.models import (
 )
 from socialcredit.identity.ids import InvalidIdError, looks_like_uscc, parse_ric, validate_uscc
 from socialcredit.records.ingest.columns import HeaderError
-from socialcredit.records.ingest.readers import FeedReader, Row, detect_format
+from socialcredit.records.ingest.pipeline import parsed_chunks
+from socialcredit.records.ingest.readers import FeedReader, detect_format
 from socialcredit.records.ingest.rejects import RejectWriter
-from socialcredit.records.ingest.rows import ParsedRow, Reject, RowError, parse_row
+from socialcredit.records.ingest.rows import ParsedRow, Reject, RowError
 from socialcredit.records.providers import ProviderError, get_provider, provider_scope
 
 T = TypeVar("T")
@@ -116,15 +128,9 @@ class _ChunkOutcome:
     accepted: int = 0
     duplicates: int = 0
     subjects: set[int] = field(default_factory=set)
-    new_records: list[dict[str, Any]] = field(default_factory=list)
+    new_records: list[tuple[Any, ...]] = field(default_factory=list)
     status_changes: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _batched(it: Iterable[T], n: int) -> Iterator[list[T]]:
-    iterator = iter(it)
-    while chunk := list(islice(iterator, n)):
-        yield chunk
 
 
 def content_hash(
@@ -151,8 +157,12 @@ def import_feed(
     on_progress: Callable[[int], None] | None = None,
     on_chunk_committed: Callable[[set[int]], None] | None = None,
     today: dt.date | None = None,
+    parallel: bool | None = None,
 ) -> ImportResult:
-    """Import one feed file for ``provider``; raises FeedRefusedError if refused whole."""
+    """Import one feed file for ``provider``; raises FeedRefusedError if refused whole.
+
+    ``parallel`` parses in a second process (default: for files of a few MB and up).
+    """
     today = today or dt.date.today()
     if not path.is_file():
         raise FeedRefusedError(f"{path.name}: no such file")
@@ -199,11 +209,9 @@ def import_feed(
     )
     reasons: Counter[str] = Counter()
     try:
-        rows = reader.rows()
+        chunks = parsed_chunks(reader, chunk_size=chunk_size, today=today, parallel=parallel)
         with RejectWriter(rejects_path, path) as rejects_out:
-            for chunk in _batched(rows, chunk_size):
-                rejects: list[Reject] = []
-                parsed = _parse_chunk(chunk, rejects, today)
+            for parsed, rejects, n_rows in chunks:
                 with engine.begin() as conn:
                     outcome = _apply_chunk(conn, ctx, parsed, rejects)
                     reasons.update(r.code for r in rejects)
@@ -222,7 +230,7 @@ def import_feed(
                 result.duplicates += outcome.duplicates
                 result.rejected += len(rejects)
                 if on_progress is not None:
-                    on_progress(len(chunk))
+                    on_progress(n_rows)
                 if on_chunk_committed is not None and outcome.subjects:
                     on_chunk_committed(outcome.subjects)
     except UnicodeDecodeError as exc:
@@ -245,25 +253,18 @@ def _finish(engine: Engine, batch_id: int, status: str) -> None:
         )
 
 
-def _parse_chunk(
-    chunk: list[tuple[int, Row | str]], rejects: list[Reject], today: dt.date
-) -> list[ParsedRow]:
-    parsed: list[ParsedRow] = []
-    for line, row in chunk:
-        if isinstance(row, str):
-            rejects.append(Reject(line, "*", "unparseable", row))
-            continue
-        try:
-            parsed.append(parse_row(line, row, today=today))
-        except RowError as exc:
-            rejects.append(
-                Reject(line, exc.field, exc.code, exc.reason, row.get("provider_record_id"))
-            )
-    return parsed
-
-
-def _in(column: Any, values: Iterable[Any]) -> Any:
-    return column.in_(list(values))
+def _in(ctx: _Context, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values`` with one bound parameter whatever the number of values:
+    an array on PostgreSQL, a JSON list unpacked by json_each on SQLite. One cached
+    statement, and no brush with SQLite's limit on bound variables."""
+    items = list(values)
+    if ctx.postgres:
+        return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    return column.in_(
+        select(literal_column("value")).select_from(
+            func.json_each(bindparam(None, json.dumps(items, ensure_ascii=False)))
+        )
+    )
 
 
 def _trim(cache: dict[Any, Any]) -> None:
@@ -279,7 +280,9 @@ def _load_subjects(conn: Connection, ctx: _Context, rows: list[ParsedRow]) -> No
         _trim(ctx.bad_codes)
         st = Subject.__table__
         found = conn.execute(
-            select(st.c.code, st.c.id, st.c.name, st.c.birth_date).where(_in(st.c.code, missing))
+            select(st.c.code, st.c.id, st.c.name, st.c.birth_date).where(
+                _in(ctx, st.c.code, missing)
+            )
         )
         for code, sid, name, birth in found:
             info = _SubjectInfo(sid, name, birth)
@@ -300,7 +303,9 @@ def _load_subjects(conn: Connection, ctx: _Context, rows: list[ParsedRow]) -> No
     names = {p for p, _ in missing_acc} - ctx.account_providers.keys()
     if names:
         pt = Provider.__table__
-        for pid, pname in conn.execute(select(pt.c.id, pt.c.name).where(_in(pt.c.name, names))):
+        for pid, pname in conn.execute(
+            select(pt.c.id, pt.c.name).where(_in(ctx, pt.c.name, names))
+        ):
             ctx.account_providers[pname] = pid
     at = AccountLink.__table__
     st = Subject.__table__
@@ -315,7 +320,7 @@ def _load_subjects(conn: Connection, ctx: _Context, rows: list[ParsedRow]) -> No
         linked = conn.execute(
             select(at.c.account_id, st.c.id, st.c.name, st.c.birth_date)
             .join(st, st.c.id == at.c.subject_id)
-            .where(at.c.provider_id == pid, _in(at.c.account_id, accs))
+            .where(at.c.provider_id == pid, _in(ctx, at.c.account_id, accs))
         )
         for acc, sid, name, birth in linked:
             ctx.accounts[(id_to_name[pid], acc)] = sid
@@ -386,7 +391,7 @@ def _load_existing(conn: Connection, ctx: _Context, prids: set[str]) -> dict[str
             rt.c.content_hash,
             rt.c.status,
             rt.c.subject_id,
-        ).where(rt.c.provider_id == ctx.provider_id, _in(rt.c.provider_record_id, prids))
+        ).where(rt.c.provider_id == ctx.provider_id, _in(ctx, rt.c.provider_record_id, prids))
     )
     for prid, rid, version, chash, status, sid in found:
         existing.setdefault(prid, []).append(_Version(rid, version, chash, status, sid))
@@ -518,26 +523,26 @@ def _new_record(
     out: _ChunkOutcome,
     now: Any,
 ) -> None:
+    # A tuple in _COPY_COLUMNS order: rows go to the driver without per-row
+    # SQLAlchemy parameter processing, which would cost more than the insert itself.
     out.new_records.append(
-        {
-            "provider_id": ctx.provider_id,
-            "provider_record_id": row.provider_record_id,
-            "version": version,
-            "subject_id": subject_id,
-            "record_type": row.record_type,
-            "decision_ref": row.decision_ref,
-            "decided_on": row.decided_on,
-            "conduct_ended_on": row.conduct_ended_on,
-            "amount_fen": row.amount_fen,
-            "account_provider_id": ctx.account_providers.get(row.account_provider)
-            if row.account_provider
-            else None,
-            "account_id": row.account_id,
-            "content_hash": chash,
-            "status": "active",
-            "batch_id": ctx.batch_id,
-            "recorded_at": now,
-        }
+        (
+            ctx.provider_id,
+            row.provider_record_id,
+            version,
+            subject_id,
+            row.record_type,
+            row.decision_ref,
+            row.decided_on,
+            row.conduct_ended_on,
+            row.amount_fen,
+            ctx.account_providers.get(row.account_provider) if row.account_provider else None,
+            row.account_id,
+            chash,
+            "active",
+            ctx.batch_id,
+            now,
+        )
     )
     out.accepted += 1
     out.subjects.add(subject_id)
@@ -568,7 +573,7 @@ def _flush(conn: Connection, ctx: _Context, out: _ChunkOutcome) -> None:
         if ctx.postgres:
             _copy_records(conn, out.new_records)
         else:
-            conn.execute(insert(records_t), out.new_records)
+            _insert_records_sqlite(conn, out.new_records)
         out.new_records = []
     if out.status_changes:
         conn.execute(
@@ -602,7 +607,32 @@ _COPY_COLUMNS = (
 )
 
 
-def _copy_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
+_INSERT_SQL = (
+    f"INSERT INTO records ({', '.join(_COPY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COPY_COLUMNS)})"
+)
+_DATE_COLUMNS = (_COPY_COLUMNS.index("decided_on"), _COPY_COLUMNS.index("conduct_ended_on"))
+_RECORDED_AT = _COPY_COLUMNS.index("recorded_at")
+
+
+def _insert_records_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Plain executemany with values in SQLAlchemy's SQLite storage formats
+    (ISO dates; datetimes with microseconds) so the ORM reads them back unchanged."""
+    d1, d2 = _DATE_COLUMNS
+    stamp = rows[0][_RECORDED_AT].strftime("%Y-%m-%d %H:%M:%S.%f")
+    prepared = []
+    for r in rows:
+        values = list(r)
+        values[d1] = r[d1].isoformat() if r[d1] is not None else None
+        values[d2] = r[d2].isoformat() if r[d2] is not None else None
+        values[_RECORDED_AT] = stamp
+        prepared.append(values)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.executemany(_INSERT_SQL, prepared)
+
+
+def _copy_records(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """PostgreSQL COPY: an order of magnitude faster than INSERT for bulk rows,
     and it runs inside the chunk's transaction like any other statement."""
     driver = conn.connection.driver_connection
@@ -610,4 +640,4 @@ def _copy_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
     sql = f"COPY records ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
     with driver.cursor() as cur, cur.copy(sql) as copy:
         for r in rows:
-            copy.write_row(tuple(r[c] for c in _COPY_COLUMNS))
+            copy.write_row(r)

@@ -145,7 +145,7 @@ class FeedReader:
                 if len(values) != width:
                     yield start, f"expected {width} fields, found {len(values)}"
                     continue
-                yield start, {c: (v.strip() or None) for c, v in zip(cols, values, strict=True)}
+                yield start, dict(zip(cols, [v.strip() or None for v in values], strict=True))
 
     def _jsonl_rows(self) -> Iterator[tuple[int, Row | str]]:
         with self.path.open(encoding="utf-8") as f:

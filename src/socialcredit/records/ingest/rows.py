@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from socialcredit.identity.ids import compact
 from socialcredit.identity.registry import normalise_name
@@ -23,8 +24,7 @@ class Reject:
     provider_record_id: str | None = None
 
 
-@dataclass
-class ParsedRow:
+class ParsedRow(NamedTuple):
     line: int
     provider_record_id: str
     action: str
@@ -63,6 +63,8 @@ def _date(row: Row, field: str, today: dt.date) -> dt.date | None:
 def _amount_fen(raw: str | None) -> int | None:
     if raw is None:
         return None
+    if raw.isdigit() and len(raw) < 15:  # the common case: whole yuan
+        return int(raw) * 100
     try:
         amount = Decimal(raw.replace(",", ""))
     except InvalidOperation:
@@ -77,6 +79,19 @@ def _amount_fen(raw: str | None) -> int | None:
     if fen >= MAX_AMOUNT_FEN:
         raise RowError("amount_cny", "bad_amount", f"amount_cny {raw} is implausibly large")
     return int(fen)
+
+
+_names: dict[str, str] = {}
+
+
+def _name(raw: str) -> str:
+    # Feeds repeat the same names many times; NFKC on each would dominate parsing.
+    found = _names.get(raw)
+    if found is None:
+        if len(_names) > 100_000:
+            _names.clear()
+        found = _names[raw] = normalise_name(raw)
+    return found
 
 
 def parse_row(line: int, row: Row, *, today: dt.date) -> ParsedRow:
@@ -125,7 +140,7 @@ def parse_row(line: int, row: Row, *, today: dt.date) -> ParsedRow:
         action=action,
         record_type=record_type,
         subject_code=compact(subject) if subject else None,
-        subject_name=normalise_name(name) if name else None,
+        subject_name=_name(name) if name else None,
         account_provider=account_provider,
         account_id=account_id,
         decision_ref=decision_ref,

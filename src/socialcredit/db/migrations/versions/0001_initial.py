@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "providers",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -44,6 +43,35 @@ def upgrade() -> None:
         sa.Column("amount_relevant", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("code"),
     )
+    op.create_table(
+        "records",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("provider_id", sa.Integer(), nullable=False),
+        sa.Column("provider_record_id", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("subject_id", sa.BigInteger(), nullable=False),
+        sa.Column("record_type", sa.String(length=60), nullable=False),
+        sa.Column("decision_ref", sa.String(length=200), nullable=True),
+        sa.Column("decided_on", sa.Date(), nullable=False),
+        sa.Column("conduct_ended_on", sa.Date(), nullable=True),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=True),
+        sa.Column("account_provider_id", sa.Integer(), nullable=True),
+        sa.Column("account_id", sa.String(length=100), nullable=True),
+        sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("batch_id", sa.BigInteger(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("provider_id", "provider_record_id", "version"),
+    )
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.create_index("ix_records_subject", ["subject_id"], unique=False)
+
     op.create_table(
         "subjects",
         sa.Column(
@@ -207,57 +235,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
-        "records",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("provider_id", sa.Integer(), nullable=False),
-        sa.Column("provider_record_id", sa.String(length=100), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "subject_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("record_type", sa.String(length=60), nullable=False),
-        sa.Column("decision_ref", sa.String(length=200), nullable=True),
-        sa.Column("decided_on", sa.Date(), nullable=False),
-        sa.Column("conduct_ended_on", sa.Date(), nullable=True),
-        sa.Column("amount_fen", sa.BigInteger(), nullable=True),
-        sa.Column("account_provider_id", sa.Integer(), nullable=True),
-        sa.Column("account_id", sa.String(length=100), nullable=True),
-        sa.Column("content_hash", sa.String(length=32), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("recorded_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_provider_id"],
-            ["providers.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["provider_id"],
-            ["providers.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["record_type"],
-            ["record_types.code"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["subject_id"],
-            ["subjects.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("provider_id", "provider_record_id", "version"),
-    )
-    with op.batch_alter_table("records", schema=None) as batch_op:
-        batch_op.create_index("ix_records_subject", ["subject_id"], unique=False)
-
-    op.create_table(
         "record_status_events",
         sa.Column(
             "id",
@@ -291,15 +268,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("record_status_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_record_status_events_record_id"))
 
     op.drop_table("record_status_events")
-    with op.batch_alter_table("records", schema=None) as batch_op:
-        batch_op.drop_index("ix_records_subject")
-
-    op.drop_table("records")
     op.drop_table("registry_events")
     op.drop_table("provider_record_types")
     with op.batch_alter_table("professional_profiles", schema=None) as batch_op:
@@ -318,5 +290,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_subjects_province_code"))
 
     op.drop_table("subjects")
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.drop_index("ix_records_subject")
+
+    op.drop_table("records")
     op.drop_table("record_types")
     op.drop_table("providers")

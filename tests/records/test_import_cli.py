@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from socialcredit.cli.app import app
 from socialcredit.db.engine import session_scope
-from socialcredit.db.models import ImportBatch, Record
+from socialcredit.db.models import ImportBatch, Record, Score
 from socialcredit.records.ingest import import_feed
 from socialcredit.records.providers import add_provider
 from tests.conftest import People, register_people
@@ -53,14 +53,17 @@ def test_exit_codes_and_json(db_url: str, engine: Engine, pilot: People, tmp_pat
     good = write_csv(tmp_path / "good.csv", feed_rows(pilot, 6), encoding="gb18030")
     code, out = invoke(db_url, "records", "import", str(good), "--provider", TRAFFIC, "--json")
     assert code == 0, out
-    assert json.loads(out) | {"batch_id": 0, "top_reasons": {}} == {
+    summary = json.loads(out)
+    assert {k: summary[k] for k in ("accepted", "duplicates", "rejected", "rejects_file")} == {
         "accepted": 6,
         "duplicates": 0,
         "rejected": 0,
         "rejects_file": None,
-        "batch_id": 0,
-        "top_reasons": {},
     }
+    # The five subjects touched were queued with their records and rescored in process.
+    assert (summary["rescored"], summary["rescore_queued"]) == (5, 0)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Score)) == 5
     code, out = invoke(db_url, "records", "import", str(good), "--provider", TRAFFIC, "--json")
     assert code == 0 and json.loads(out)["duplicates"] == 6
 

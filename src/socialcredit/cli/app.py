@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from socialcredit.cli import common, policy, records, registry
+from socialcredit.cli import common, policy, records, registry, scoring
 
 app = typer.Typer(
     name="socialcredit",
@@ -39,6 +39,8 @@ app.add_typer(registry.provider_app, name="provider")
 app.add_typer(registry.subject_app, name="subject")
 app.add_typer(records.records_app, name="records")
 app.add_typer(policy.policy_app, name="policy")
+app.command("score")(scoring.score)
+app.command("rescore")(scoring.rescore)
 
 
 def main() -> None:

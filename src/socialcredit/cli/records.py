@@ -11,6 +11,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from socialcredit.cli.common import EXIT_OK, EXIT_PARTIAL, console, err_console, fail, print_json
 from socialcredit.cli.common import store as open_store
 from socialcredit.records.ingest import FeedRefusedError, import_feed
+from socialcredit.scoring.store import drain_queue, queue_size
+
+# In-process rescoring runs at ~2,000 subjects/s; past this many the set-wise
+# population rescore is the faster way to bring stored scores up to date.
+RESCORE_INLINE_LIMIT = 50_000
 
 records_app = typer.Typer(help="Record feeds from providers.", no_args_is_help=True)
 
@@ -30,6 +35,14 @@ def records_import(
         Path | None,
         typer.Option("--rejects", help="Write rejected rows here (.csv or .jsonl)."),
     ] = None,
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            "--rescore/--no-rescore",
+            help="Rescore the affected subjects in process after the import "
+            f"(up to {RESCORE_INLINE_LIMIT:,}; beyond that use `socialcredit rescore`).",
+        ),
+    ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Import a feed. Exit 0: all rows accepted or duplicates; 1: some rejected; 2: refused."""
@@ -64,11 +77,26 @@ def records_import(
             )
         except FeedRefusedError as exc:
             fail(str(exc))
+    queued = queue_size(engine)
+    rescored = 0
+    if rescore and 0 < queued <= RESCORE_INLINE_LIMIT:
+        with Progress(
+            TextColumn("[bold]rescoring"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} subjects"),
+            console=err_console,
+            disable=json_out or not err_console.is_terminal,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("rescore", total=queued)
+            rescored = drain_queue(engine, progress=lambda n: bar.advance(task, n))
+        queued = queue_size(engine)
     if json_out:
         out = result.as_dict()
         print_json(
             {k: out[k] for k in ("accepted", "duplicates", "rejected", "rejects_file")}
             | {"batch_id": out["batch_id"], "top_reasons": out["top_reasons"]}
+            | {"rescored": rescored, "rescore_queued": queued}
         )
     else:
         console.print(
@@ -83,4 +111,8 @@ def records_import(
             console.print(f"Rejected rows with line, field and reason: {result.rejects_file}")
         elif result.rejected:
             console.print("Give --rejects PATH to keep the rejected rows with their reasons.")
+        if rescored:
+            console.print(f"Rescored {rescored:,} subjects.")
+        if queued:
+            console.print(f"{queued:,} subjects wait for a rescore: run `socialcredit rescore`.")
     raise typer.Exit(EXIT_PARTIAL if result.rejected else EXIT_OK)

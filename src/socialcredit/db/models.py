@@ -209,3 +209,34 @@ class RegistryEvent(Base):
     detail: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100), default="cli")
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Score(Base):
+    """A score as of a date, with its policy and explanation. Append-only: recomputing
+    adds a row, so every answer the system ever gave can be shown again."""
+
+    __tablename__ = "scores"
+    __table_args__ = (Index("ix_scores_subject_asof", "subject_id", "as_of", "computed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    engine: Mapped[str] = mapped_column(String(12))
+    policy_id: Mapped[str] = mapped_column(String(60))
+    policy_version: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(4))
+    reasons: Mapped[str] = mapped_column(Text)  # canonical JSON, see scoring.results
+    contributions: Mapped[str] = mapped_column(Text)
+
+
+class RescoreQueue(Base):
+    """Subjects whose stored score is stale: filled in the same transaction that
+    changes their records, drained by the in-process scorer. Durable, so a crash
+    between the two loses no rescore."""
+
+    __tablename__ = "rescore_queue"
+
+    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -214,6 +214,7 @@ def import_feed(
             for parsed, rejects, n_rows in chunks:
                 with engine.begin() as conn:
                     outcome = _apply_chunk(conn, ctx, parsed, rejects)
+                    _enqueue_rescore(conn, ctx, outcome.subjects)
                     reasons.update(r.code for r in rejects)
                     conn.execute(
                         update(batches_t)
@@ -242,6 +243,28 @@ def import_feed(
     _finish(engine, ctx.batch_id, "done")
     result.top_reasons = dict(reasons.most_common(10))
     return result
+
+
+def _enqueue_rescore(conn: Connection, ctx: _Context, subjects: set[int]) -> None:
+    """Mark the chunk's subjects for rescoring in the chunk's own transaction, so a
+    crash can lose neither the records nor the fact that scores are now stale."""
+    if not subjects:
+        return
+    driver: Any = conn.connection.driver_connection
+    now = utcnow()
+    if ctx.postgres:
+        with driver.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO rescore_queue (subject_id, enqueued_at) VALUES (%s, %s) "
+                "ON CONFLICT (subject_id) DO NOTHING",
+                [(sid, now) for sid in subjects],
+            )
+    else:
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        driver.executemany(
+            "INSERT OR IGNORE INTO rescore_queue (subject_id, enqueued_at) VALUES (?, ?)",
+            [(sid, stamp) for sid in subjects],
+        )
 
 
 def _finish(engine: Engine, batch_id: int, status: str) -> None:

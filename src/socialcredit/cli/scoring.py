@@ -1,0 +1,194 @@
+"""``score`` (one subject, in process) and ``rescore`` (the whole population)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow.parquet as pq
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, insert, select
+
+from socialcredit.cli.common import console, err_console, fail, print_json, store
+from socialcredit.db.engine import session_scope
+from socialcredit.db.models import Score, Subject
+from socialcredit.identity.ids import display
+from socialcredit.identity.registry import RegistryError, require_subject
+from socialcredit.policy import NoPolicyInForceError, PolicyError, load_policies
+from socialcredit.scoring.executors import ENGINES, ExecutorUnavailableError, get_executor
+from socialcredit.scoring.results import ScoreResult, contributions_json
+from socialcredit.scoring.snapshot import export_snapshot
+from socialcredit.scoring.store import compute, score_history, write_back
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD; default today).")
+]
+
+
+def _as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of must be a date YYYY-MM-DD, not {value!r}")
+
+
+def _progress(disable: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disable or not err_console.is_terminal,
+        transient=True,
+    )
+
+
+def _explain(result: ScoreResult, *, full: bool) -> dict[str, Any]:
+    import json
+
+    out: dict[str, Any] = {
+        "score": result.score,
+        "grade": result.grade,
+        "policy": {"id": result.policy_id, "version": result.policy_version},
+        "as_of": result.as_of.isoformat(),
+        "reasons": json.loads(contributions_json(result.reasons)),
+    }
+    if full:
+        out["contributions"] = json.loads(contributions_json(result.contributions))
+    return out
+
+
+def score(
+    id_number: Annotated[str, typer.Argument(help="Resident ID number or credit code.")],
+    as_of: AsOfOpt = None,
+    full: Annotated[
+        bool, typer.Option("--contributions", help="List every contribution, not only reasons.")
+    ] = False,
+    history: Annotated[bool, typer.Option("--history", help="Also list stored scores.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score one subject as of a date, store the answer in its history and explain it."""
+    day = _as_of(as_of)
+    engine = store()
+    try:
+        policies = load_policies()
+        with session_scope(engine) as session:
+            subject = require_subject(session, id_number)
+            code, sid = subject.code, subject.id
+        with engine.begin() as conn:
+            (result,) = compute(conn, [sid], day, policies)
+            row = result.to_row() | {"engine": "python", "computed_at": dt.datetime.now(dt.UTC)}
+            row["computed_at"] = row["computed_at"].replace(tzinfo=None)
+            conn.execute(insert(Score), [row])
+        past = []
+        if history:
+            with session_scope(engine) as session:
+                past = [
+                    {
+                        "as_of": s.as_of.isoformat(),
+                        "computed_at": s.computed_at.isoformat(timespec="seconds"),
+                        "score": s.score,
+                        "grade": s.grade,
+                        "policy": f"{s.policy_id}@{s.policy_version}",
+                        "engine": s.engine,
+                    }
+                    for s in score_history(session, sid)
+                ]
+    except RegistryError as exc:
+        fail(str(exc))
+    except NoPolicyInForceError as exc:
+        fail(str(exc))
+    except PolicyError as exc:
+        fail(f"the shipped policies do not load: {exc}")
+    out = {"subject": display(code)} | _explain(result, full=full)
+    if history:
+        out["history"] = past
+    if json_out:
+        print_json(out)
+        return
+    console.print(
+        f"[bold]{out['subject']}[/]  score [bold]{result.score}[/]  grade [bold]{result.grade}[/]"
+        f"  (policy {result.policy_id}@{result.policy_version}, as of {day.isoformat()})"
+    )
+    table = Table(
+        "points",
+        "record type",
+        "record",
+        "status",
+        title="Reasons" if not full else "Contributions",
+    )
+    for c in result.contributions if full else result.reasons:
+        table.add_row(
+            f"{c.points:+d}", c.record_type or f"cap:{c.category}", c.record_ref or "", c.status
+        )
+    console.print(table)
+    if history:
+        for h in past:
+            console.print(
+                f"  {h['as_of']}  {h['score']:>5} {h['grade']:<3} {h['policy']}  "
+                f"(computed {h['computed_at']}, {h['engine']})"
+            )
+
+
+def rescore(
+    engine_name: Annotated[
+        str, typer.Option("--engine", help=f"Population engine: {', '.join(ENGINES)}.")
+    ] = "duckdb",
+    as_of: AsOfOpt = None,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="Score an existing snapshot instead of exporting one."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score the whole population set-wise from a Parquet snapshot and write back in bulk."""
+    day = _as_of(as_of)
+    engine = store()
+    try:
+        executor = get_executor(engine_name)
+        policies = load_policies()
+    except ExecutorUnavailableError as exc:
+        fail(str(exc))
+    with tempfile.TemporaryDirectory(prefix="socialcredit-rescore-") as tmp:
+        snap = snapshot or Path(tmp) / "snapshot"
+        with session_scope(engine) as session:
+            total = int(session.scalar(select(func.count()).select_from(Subject)) or 0)
+        with _progress(json_out) as progress:
+            if snapshot is None:
+                task = progress.add_task("exporting snapshot", total=None)
+                export_snapshot(engine, snap, progress=lambda _t, n: progress.advance(task, n))
+                progress.remove_task(task)
+            task = progress.add_task(f"scoring ({engine_name})", total=total)
+            results = Path(tmp) / "scores.parquet"
+            try:
+                n = executor.score(
+                    snap,
+                    results,
+                    as_of=day,
+                    policies=policies,
+                    progress=lambda k: progress.advance(task, k),
+                )
+            except NoPolicyInForceError as exc:
+                fail(str(exc))
+            progress.remove_task(task)
+            task = progress.add_task("writing back", total=None)
+            write_back(engine, results, engine_name=engine_name)
+        grades = Counter(pq.read_table(results, columns=["grade"]).column("grade").to_pylist())
+    by_grade = dict(sorted(grades.items()))
+    summary = {"engine": engine_name, "as_of": day.isoformat(), "subjects": n, "grades": by_grade}
+    if json_out:
+        print_json(summary)
+        return
+    table = Table("grade", "subjects", title=f"Rescored {n:,} subjects as of {day} ({engine_name})")
+    for grade, count in by_grade.items():
+        table.add_row(grade, f"{count:,}")
+    console.print(table)

@@ -1,0 +1,53 @@
+"""The executor interface: a snapshot in, a Parquet file of ScoreResults out.
+
+Adding an engine (Spark, in a later issue) means adding a class here that
+follows the contract in ``socialcredit.scoring``; the policy code is untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from socialcredit.policy import ResolvedPolicy
+
+Progress = Callable[[int], None]
+
+
+class ExecutorUnavailableError(RuntimeError):
+    """The engine cannot run here (a package or runtime is missing); the message says what."""
+
+
+class PopulationExecutor(Protocol):
+    name: str
+
+    def score(
+        self,
+        snapshot: Path,
+        out: Path,
+        *,
+        as_of: dt.date,
+        policies: Sequence[ResolvedPolicy],
+        progress: Progress | None = None,
+    ) -> int:
+        """Score every subject of ``snapshot`` into ``out`` (RESULT_SCHEMA); returns the count."""
+        ...
+
+
+def get_executor(name: str) -> PopulationExecutor:
+    if name == "python":
+        from socialcredit.scoring.python_executor import PythonExecutor
+
+        return PythonExecutor()
+    if name == "duckdb":
+        # Imported by name: DuckDB is only loaded when a population rescore asks for it.
+        module = importlib.import_module("socialcredit.scoring.duckdb_executor")
+        executor: PopulationExecutor = module.DuckDBExecutor()
+        return executor
+    raise ExecutorUnavailableError(f"unknown engine {name!r}; one of: python, duckdb")
+
+
+ENGINES = ("duckdb", "python")

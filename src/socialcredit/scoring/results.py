@@ -1,0 +1,91 @@
+"""The shape of a score, identical whatever executor computed it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+
+REASON_COUNT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    kind: str  # "record" | "cap"
+    category: str
+    points: int
+    status: str  # counted | category_not_in_force | no_rule | cap
+    record_id: int | None = None
+    record_ref: str | None = None  # "<provider_id>:<provider_record_id>"
+    record_type: str | None = None
+    base_points: int = 0
+    repeat_points: int = 0
+
+    def sort_key(self) -> tuple[int, int, str, str, int, str]:
+        return (
+            -abs(self.points),
+            self.points,
+            self.kind,
+            self.record_type or "",
+            self.record_id or 0,
+            self.category,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    subject_id: int
+    as_of: dt.date
+    policy_id: str
+    policy_version: str
+    score: int
+    grade: str
+    contributions: tuple[Contribution, ...]  # sorted by Contribution.sort_key
+
+    @property
+    def reasons(self) -> tuple[Contribution, ...]:
+        return tuple(c for c in self.contributions if c.points != 0)[:REASON_COUNT]
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "subject_id": self.subject_id,
+            "as_of": self.as_of,
+            "policy_id": self.policy_id,
+            "policy_version": self.policy_version,
+            "score": self.score,
+            "grade": self.grade,
+            "reasons": contributions_json(self.reasons),
+            "contributions": contributions_json(self.contributions),
+        }
+
+
+def contributions_json(items: tuple[Contribution, ...] | list[Contribution]) -> str:
+    """Canonical JSON for a contribution list: keys sorted, no spaces, no nulls."""
+    return json.dumps(
+        [{k: v for k, v in asdict(c).items() if v is not None} for c in items],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def parse_contributions(text: str) -> tuple[Contribution, ...]:
+    return tuple(Contribution(**item) for item in json.loads(text))
+
+
+# The Parquet file every population executor writes and the write-back reads.
+RESULT_SCHEMA = pa.schema(
+    [
+        ("subject_id", pa.int64()),
+        ("as_of", pa.date32()),
+        ("policy_id", pa.string()),
+        ("policy_version", pa.string()),
+        ("score", pa.int64()),
+        ("grade", pa.string()),
+        ("reasons", pa.string()),
+        ("contributions", pa.string()),
+    ]
+)

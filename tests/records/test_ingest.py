@@ -321,3 +321,24 @@ def test_unknown_provider_refuses(engine: Engine, pilot: People, tmp_path: Path)
     feed = write_csv(tmp_path / "f.csv", good_rows(pilot))
     with pytest.raises(FeedRefusedError, match="unknown provider"):
         import_feed(engine, feed, provider="不存在的机关", today=TODAY)
+
+
+def test_changes_to_records_of_the_same_chunk(
+    engine: Engine, pilot: People, tmp_path: Path
+) -> None:
+    a, b = good_rows(pilot, 2)
+    rows = [
+        a,
+        b,
+        dict(a, amount_cny="80", action="correct"),
+        row(provider_record_id=b["provider_record_id"], action="annul"),
+    ]
+    result = import_feed(engine, write_csv(tmp_path / "f.csv", rows), provider=TRAFFIC, today=TODAY)
+    assert (result.accepted, result.rejected) == (4, 0)
+    with session_scope(engine) as s:
+        statuses = {(r.provider_record_id, r.version): r.status for r in s.scalars(select(Record))}
+    assert statuses == {
+        (a["provider_record_id"], 1): "corrected",
+        (a["provider_record_id"], 2): "active",
+        (b["provider_record_id"], 1): "annulled",
+    }

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from socialcredit.cli import common, policy, records, registry, scoring
+from socialcredit.cli import common, policy, records, registry, scoring, synth
 
 app = typer.Typer(
     name="socialcredit",
@@ -41,6 +41,8 @@ app.add_typer(records.records_app, name="records")
 app.add_typer(policy.policy_app, name="policy")
 app.command("score")(scoring.score)
 app.command("rescore")(scoring.rescore)
+app.command("generate")(synth.generate)
+app.command("demo")(synth.demo)
 
 
 def main() -> None:

@@ -436,7 +436,8 @@ def _apply_chunk(
         if prid in pending:
             # The same id twice in one chunk: store the first before judging the second.
             _flush(conn, ctx, out)
-            existing.update(_load_existing(conn, ctx, {prid}))
+            # Reload every id written so far in this chunk: each now has a stored id.
+            existing.update(_load_existing(conn, ctx, pending))
             pending.clear()
         try:
             if _apply_row(ctx, row, existing.get(prid), out, now):

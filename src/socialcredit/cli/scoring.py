@@ -163,7 +163,9 @@ def rescore(
         with session_scope(engine) as session:
             total = int(session.scalar(select(func.count()).select_from(Subject)) or 0)
         with _progress(json_out) as progress:
+            taken = None
             if snapshot is None:
+                taken = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 task = progress.add_task("exporting snapshot", total=None)
                 export_snapshot(engine, snap, progress=lambda _t, n: progress.advance(task, n))
                 progress.remove_task(task)
@@ -181,7 +183,7 @@ def rescore(
                 fail(str(exc))
             progress.remove_task(task)
             task = progress.add_task("writing back", total=None)
-            write_back(engine, results, engine_name=engine_name)
+            write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)
         grades = Counter(pq.read_table(results, columns=["grade"]).column("grade").to_pylist())
     by_grade = dict(sorted(grades.items()))
     summary = {"engine": engine_name, "as_of": day.isoformat(), "subjects": n, "grades": by_grade}

@@ -178,8 +178,14 @@ def queue_size(engine: Engine) -> int:
         return int(conn.scalar(text("SELECT count(*) FROM rescore_queue")) or 0)
 
 
-def write_back(engine: Engine, results: Path, *, engine_name: str) -> int:
-    """Load an executor's Parquet results into the score history in bulk."""
+def write_back(
+    engine: Engine, results: Path, *, engine_name: str, snapshot_taken: dt.datetime | None = None
+) -> int:
+    """Load an executor's Parquet results into the score history in bulk.
+
+    With ``snapshot_taken``, subjects queued before the snapshot was exported leave the
+    rescore queue: the results include their changes. Later entries stay queued.
+    """
     at = utcnow()
     n = 0
     pf = pq.ParquetFile(results)
@@ -228,8 +234,8 @@ def write_back(engine: Engine, results: Path, *, engine_name: str) -> int:
                     f"INSERT INTO scores ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                     [(r[0], r[1].isoformat(), stamp, *r[3:]) for r in rows],
                 )
-        # Everyone has just been scored: nothing stays queued from before this run.
-        conn.execute(delete(RescoreQueue).where(RescoreQueue.enqueued_at < at))
+        if snapshot_taken is not None:
+            conn.execute(delete(RescoreQueue).where(RescoreQueue.enqueued_at < snapshot_taken))
     return n
 
 

@@ -14,7 +14,6 @@ subject, and then only once per distinct number.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -97,7 +96,7 @@ class ImportResult:
 class _SubjectInfo:
     id: int
     name: str
-    birth_date: dt.date | None
+    birth_date: str | None  # ISO text, compared with the rows' ISO dates
 
 
 @dataclass
@@ -121,6 +120,7 @@ class _Context:
     by_id: dict[int, _SubjectInfo] = field(default_factory=dict)
     accounts: dict[tuple[str, str], int | None] = field(default_factory=dict)
     account_providers: dict[str, int] = field(default_factory=dict)
+    enqueued: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -131,18 +131,6 @@ class _ChunkOutcome:
     new_records: list[tuple[Any, ...]] = field(default_factory=list)
     status_changes: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-
-
-def content_hash(
-    subject_id: int,
-    record_type: str | None,
-    decision_ref: str | None,
-    decided_on: dt.date | None,
-    conduct_ended_on: dt.date | None,
-    amount_fen: int | None,
-) -> str:
-    key = f"{subject_id}|{record_type}|{decision_ref}|{decided_on}|{conduct_ended_on}|{amount_fen}"
-    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
 def import_feed(
@@ -248,8 +236,13 @@ def import_feed(
 def _enqueue_rescore(conn: Connection, ctx: _Context, subjects: set[int]) -> None:
     """Mark the chunk's subjects for rescoring in the chunk's own transaction, so a
     crash can lose neither the records nor the fact that scores are now stale."""
+    # Once queued in this import, a subject stays queued until the import ends.
+    subjects = subjects - ctx.enqueued
     if not subjects:
         return
+    if len(ctx.enqueued) > _CACHE_LIMIT:
+        ctx.enqueued.clear()
+    ctx.enqueued |= subjects
     driver: Any = conn.connection.driver_connection
     now = utcnow()
     if ctx.postgres:
@@ -308,7 +301,7 @@ def _load_subjects(conn: Connection, ctx: _Context, rows: list[ParsedRow]) -> No
             )
         )
         for code, sid, name, birth in found:
-            info = _SubjectInfo(sid, name, birth)
+            info = _SubjectInfo(sid, name, _iso(birth))
             ctx.by_code[code] = info
             ctx.by_id[sid] = info
         for code in missing - ctx.by_code.keys():
@@ -347,7 +340,11 @@ def _load_subjects(conn: Connection, ctx: _Context, rows: list[ParsedRow]) -> No
         )
         for acc, sid, name, birth in linked:
             ctx.accounts[(id_to_name[pid], acc)] = sid
-            ctx.by_id[sid] = _SubjectInfo(sid, name, birth)
+            ctx.by_id[sid] = _SubjectInfo(sid, name, _iso(birth))
+
+
+def _iso(day: dt.date | str | None) -> str | None:
+    return day.isoformat() if isinstance(day, dt.date) else day
 
 
 def _why_unknown(code: str) -> tuple[str, str]:
@@ -468,14 +465,7 @@ def _apply_row(
     if row.action == "annul":
         return _annul(ctx, row, versions, out, now)
     info = _resolve_subject(ctx, row)
-    chash = content_hash(
-        info.id,
-        row.record_type,
-        row.decision_ref,
-        row.decided_on,
-        row.conduct_ended_on,
-        row.amount_fen,
-    )
+    chash = row.content_hash
     if versions and any(v.content_hash == chash for v in versions):
         out.duplicates += 1
         return False
@@ -635,25 +625,15 @@ _INSERT_SQL = (
     f"INSERT INTO records ({', '.join(_COPY_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _COPY_COLUMNS)})"
 )
-_DATE_COLUMNS = (_COPY_COLUMNS.index("decided_on"), _COPY_COLUMNS.index("conduct_ended_on"))
 _RECORDED_AT = _COPY_COLUMNS.index("recorded_at")
 
 
 def _insert_records_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Plain executemany with values in SQLAlchemy's SQLite storage formats
-    (ISO dates; datetimes with microseconds) so the ORM reads them back unchanged."""
-    d1, d2 = _DATE_COLUMNS
+    """Plain executemany; dates are already ISO text and the timestamp is written in
+    SQLAlchemy's SQLite format (with microseconds) so the ORM reads it back unchanged."""
     stamp = rows[0][_RECORDED_AT].strftime("%Y-%m-%d %H:%M:%S.%f")
-    prepared = []
-    for r in rows:
-        values = list(r)
-        values[d1] = r[d1].isoformat() if r[d1] is not None else None
-        values[d2] = r[d2].isoformat() if r[d2] is not None else None
-        values[_RECORDED_AT] = stamp
-        prepared.append(values)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    driver.executemany(_INSERT_SQL, prepared)
+    driver: Any = conn.connection.driver_connection
+    driver.executemany(_INSERT_SQL, [(*r[:_RECORDED_AT], stamp) for r in rows])
 
 
 def _copy_records(conn: Connection, rows: list[tuple[Any, ...]]) -> None:

@@ -111,23 +111,13 @@ def _work(reader: FeedReader, chunk_size: int, today: dt.date, receiver: Any, se
         sender.send_bytes(pickle.dumps(("error", repr(exc))))
 
 
-_DATE_FIELDS = (ParsedRow._fields.index("decided_on"), ParsedRow._fields.index("conduct_ended_on"))
-
-
 def _pack(chunk: ParsedChunk) -> tuple[list[list[Any]], list[Reject], int]:
-    """Rows as columns with dates as ordinals: a third of the pickling cost of row objects."""
+    """Rows as columns of plain values: a third of the pickling cost of row objects."""
     columns: list[list[Any]] = [list(c) for c in zip(*chunk.parsed, strict=True)]
-    for i in _DATE_FIELDS:
-        if columns:
-            columns[i] = [d.toordinal() if d is not None else None for d in columns[i]]
     return columns, chunk.rejects, chunk.rows
 
 
 def _unpack(payload: tuple[list[list[Any]], list[Reject], int]) -> ParsedChunk:
     columns, rejects, rows = payload
-    if columns:
-        ordinal = dt.date.fromordinal
-        for i in _DATE_FIELDS:
-            columns[i] = [ordinal(d) if d is not None else None for d in columns[i]]
     parsed = [ParsedRow._make(values) for values in zip(*columns, strict=True)]
     return ParsedChunk(parsed, rejects, rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
@@ -34,9 +35,11 @@ class ParsedRow(NamedTuple):
     account_provider: str | None
     account_id: str | None
     decision_ref: str | None
-    decided_on: dt.date | None
-    conduct_ended_on: dt.date | None
+    decided_on: str | None  # ISO dates, checked
+    conduct_ended_on: str | None
     amount_fen: int | None
+    # Hash of the row's content as sent (subject as given): equal content, equal hash.
+    content_hash: str
 
 
 class RowError(ValueError):
@@ -47,7 +50,9 @@ class RowError(ValueError):
         self.reason = reason
 
 
-def _date(row: Row, field: str, today: dt.date) -> dt.date | None:
+def _date(row: Row, field: str, today: str) -> str | None:
+    """A checked date as ISO text: it compares correctly as text, goes to the store as
+    is, and crosses from the parsing process to the importer cheaply."""
     raw = row.get(field)
     if raw is None:
         return None
@@ -55,9 +60,10 @@ def _date(row: Row, field: str, today: dt.date) -> dt.date | None:
         value = dt.date.fromisoformat(raw[:10] if len(raw) > 10 and raw[10] in "T " else raw)
     except ValueError:
         raise RowError(field, "bad_date", f"{field} {raw!r} is not a date (YYYY-MM-DD)") from None
-    if value > today:
-        raise RowError(field, "future_date", f"{field} {value.isoformat()} is in the future")
-    return value
+    text = value.isoformat()
+    if text > today:
+        raise RowError(field, "future_date", f"{field} {text} is in the future")
+    return text
 
 
 def _amount_fen(raw: str | None) -> int | None:
@@ -94,8 +100,22 @@ def _name(raw: str) -> str:
     return found
 
 
-def parse_row(line: int, row: Row, *, today: dt.date) -> ParsedRow:
+def content_hash(
+    subject: str | None,
+    record_type: str | None,
+    decision_ref: str | None,
+    decided_on: str | None,
+    conduct_ended_on: str | None,
+    amount_fen: int | None,
+) -> str:
+    key = f"{subject}|{record_type}|{decision_ref}|{decided_on}|{conduct_ended_on}|{amount_fen}"
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def parse_row(line: int, row: Row, *, today: dt.date | str) -> ParsedRow:
     """Parse and check a row's own fields; raises RowError naming the field."""
+    if isinstance(today, dt.date):
+        today = today.isoformat()
     prid = row.get("provider_record_id")
     if prid is None:
         raise RowError("provider_record_id", "missing_value", "provider_record_id is empty")
@@ -134,17 +154,24 @@ def parse_row(line: int, row: Row, *, today: dt.date) -> ParsedRow:
     decision_ref = row.get("decision_ref")
     if decision_ref is not None and len(decision_ref) > 200:
         raise RowError("decision_ref", "too_long", "decision_ref exceeds 200 characters")
+    subject_code = compact(subject) if subject else None
+    conduct_ended_on = _date(row, "conduct_ended_on", today)
+    amount_fen = _amount_fen(row.get("amount_cny"))
+    given = subject_code or (f"{account_provider}/{account_id}" if account_id else None)
     return ParsedRow(
         line=line,
         provider_record_id=prid,
         action=action,
         record_type=record_type,
-        subject_code=compact(subject) if subject else None,
+        subject_code=subject_code,
         subject_name=_name(name) if name else None,
         account_provider=account_provider,
         account_id=account_id,
         decision_ref=decision_ref,
         decided_on=decided_on,
-        conduct_ended_on=_date(row, "conduct_ended_on", today),
-        amount_fen=_amount_fen(row.get("amount_cny")),
+        conduct_ended_on=conduct_ended_on,
+        amount_fen=amount_fen,
+        content_hash=content_hash(
+            given, record_type, decision_ref, decided_on, conduct_ended_on, amount_fen
+        ),
     )

@@ -240,3 +240,93 @@ class RescoreQueue(Base):
 
     subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RelyingParty(Base):
+    """An employer, school, licensing office, procurement agency, bank or transport
+    operator, registered with the published purposes it may query for."""
+
+    __tablename__ = "relying_parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(String(6))
+    purposes: Mapped[str] = mapped_column(Text)  # JSON list of purpose codes
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key, stored only as a hash, bound to one role and one scope."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in logs; not enough to use the key
+    role: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    relying_party_id: Mapped[int | None] = mapped_column(ForeignKey("relying_parties.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    scope: Mapped[str] = mapped_column(Text, default="{}")  # JSON: purposes, region, types
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """One read or write of personal data. Append-only and hash-chained: each entry's
+    hash covers its content and the previous entry's hash."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(String(60))
+    subject_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ListEntry(Base):
+    """A subject's entry on the red or black list, from notice to exit."""
+
+    __tablename__ = "list_entries"
+    __table_args__ = (Index("ix_list_entries_subject", "subject_id", "list_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    list_name: Mapped[str] = mapped_column(String(10))  # black | red
+    status: Mapped[str] = mapped_column(String(20))  # pending_notice | published | exited
+    criterion: Mapped[str] = mapped_column(String(60))
+    origin_province: Mapped[str] = mapped_column(String(2))
+    policy_id: Mapped[str] = mapped_column(String(60))
+    policy_version: Mapped[str] = mapped_column(String(20))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    record_id: Mapped[int | None] = mapped_column(BigInteger)
+    entered_on: Mapped[dt.date] = mapped_column(Date)
+    notice_until: Mapped[dt.date | None] = mapped_column(Date)
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    planned_exit_on: Mapped[dt.date | None] = mapped_column(Date)
+    exited_on: Mapped[dt.date | None] = mapped_column(Date)
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ListTransition(Base):
+    """Each dated, explained move of a list entry."""
+
+    __tablename__ = "list_transitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("list_entries.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from socialcredit.cli import common, policy, records, registry, scoring, synth
+from socialcredit.cli import audit, common, policy, records, registry, scoring, synth
 
 app = typer.Typer(
     name="socialcredit",
@@ -43,6 +43,7 @@ app.command("score")(scoring.score)
 app.command("rescore")(scoring.rescore)
 app.command("generate")(synth.generate)
 app.command("demo")(synth.demo)
+app.add_typer(audit.audit_app, name="audit")
 
 
 def main() -> None:

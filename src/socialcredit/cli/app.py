@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from socialcredit.cli import audit, common, policy, records, registry, scoring, synth
+from socialcredit.cli import audit, common, lists, policy, records, registry, scoring, synth
 
 app = typer.Typer(
     name="socialcredit",
@@ -44,6 +44,10 @@ app.command("rescore")(scoring.rescore)
 app.command("generate")(synth.generate)
 app.command("demo")(synth.demo)
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(lists.lists_app, name="lists")
+app.command("measures")(lists.measures)
+app.add_typer(lists.party_app, name="party")
+app.command("purposes")(lists.purposes)
 
 
 def main() -> None:

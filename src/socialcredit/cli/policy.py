@@ -23,6 +23,7 @@ from socialcredit.cli.common import (
     print_json,
     store,
 )
+from socialcredit.measures.catalogue import check_measures
 from socialcredit.policy import (
     PolicyError,
     ResolvedPolicy,
@@ -82,24 +83,49 @@ def _print_report(report: CheckReport) -> None:
 @policy_app.command("check")
 def check(
     path: Annotated[Path, typer.Argument(help="A policy file, or a directory of them.")],
+    measures: Annotated[
+        Path | None,
+        typer.Option(
+            "--measures",
+            help="Also check a measures catalogue file or directory (e.g. data/measures).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Validate and lint policy files.
+    """Validate and lint policy files (and, with --measures, a measures catalogue).
 
     Exit 0 when clean, 1 with warnings only, 2 with errors.
 
     A file's `extends` is looked up among the files checked, then the shipped policies.
+    Measures are checked against the shipped policies and the ones checked here.
     """
-    if not path.exists():
-        fail(f"{path}: no such file or directory")
-    if not policy_files(path):
-        fail(f"{path}: no policy files (*.yaml, *.yml) in this directory")
+    for given, what in ((path, "policy"), (measures, "measures catalogue")):
+        if given is None:
+            continue
+        if not given.exists():
+            fail(f"{given}: no such file or directory")
+        if not policy_files(given):
+            fail(f"{given}: no {what} files (*.yaml, *.yml) in this directory")
     report = check_paths([path])
+    if measures is not None:
+        report = _with_measures(report, measures)
     if json_out:
         print_json(report.as_dict())
     else:
         _print_report(report)
     raise typer.Exit(_exit_code(report))
+
+
+def _with_measures(report: CheckReport, path: Path) -> CheckReport:
+    """The policy report with the findings of a measures catalogue check added."""
+    checked = {p.ref for p in report.policies}
+    policies = [*report.policies, *(p for p in load_policies() if p.ref not in checked)]
+    found = check_measures([path], policies=policies)
+    return CheckReport(
+        files=report.files + found.files,
+        findings=report.findings + found.findings,
+        policies=report.policies,
+    )
 
 
 def _load_one(label: str, given: str) -> ResolvedPolicy:

@@ -1,7 +1,8 @@
 """Published scoring policy as data: a national baseline and regional extensions.
 
 Policy files (``data/policies/*.yaml``) are validated, linted and resolved along
-``extends`` into flat, immutable ``ResolvedPolicy`` values; ``select_policy`` picks
+``extends`` into flat, immutable ``ResolvedPolicy`` values (scoring rules and the entry
+criteria of the red and black lists); ``select_policy`` picks
 the one that applies to a province on a date. Scoring itself lives elsewhere and
 reads only these values.
 """
@@ -17,8 +18,13 @@ from socialcredit.policy.loader import (
 )
 from socialcredit.policy.model import (
     AmountBand,
+    BlackCriterion,
+    BlackListRules,
     CategoryPolicy,
     GradeBand,
+    ListRules,
+    RedCriterion,
+    RedListRules,
     Repeat,
     ResolvedPolicy,
     Rule,
@@ -30,12 +36,17 @@ from socialcredit.policy.select import find_policy, select_policy
 
 __all__ = [
     "AmountBand",
+    "BlackCriterion",
+    "BlackListRules",
     "CategoryPolicy",
     "CheckReport",
     "Finding",
     "GradeBand",
+    "ListRules",
     "NoPolicyInForceError",
     "PolicyError",
+    "RedCriterion",
+    "RedListRules",
     "Repeat",
     "ResolvedPolicy",
     "Rule",

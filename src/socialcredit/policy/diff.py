@@ -2,11 +2,11 @@
 
 ``rule_changes`` compares two resolved policies key by key, the same keys ``extends``
 merges on (rules by record type and profession, rollout and caps by category, grade
-bands by name, sanctions by id), so every line of the diff names something a policy
-author wrote. ``simulate`` scores the stored population of the policies' region twice
-with the in-process evaluator, once under each policy forced regardless of its
-effective dates: the question a regulator asks before adoption is "what if NEW had
-replaced OLD on this date", not "which policy is in force".
+bands by name, sanctions and list criteria by id), so every line of the diff names
+something a policy author wrote. ``simulate`` scores the stored population of the
+policies' region twice with the in-process evaluator, once under each policy forced
+regardless of its effective dates: the question a regulator asks before adoption is
+"what if NEW had replaced OLD on this date", not "which policy is in force".
 
 This module reads the scoring layer, which itself depends only on resolved policies;
 nothing in the rest of ``socialcredit.policy`` imports it, so there is no cycle.
@@ -56,8 +56,12 @@ class FieldChange:
 class RuleChange:
     """One keyed element of the policy that differs between OLD and NEW."""
 
-    section: str  # setting | grade_band | rollout | category_cap | rule | sanction
-    key: str  # setting name, grade, category, record type or sanction id
+    # setting | grade_band | rollout | category_cap | rule | sanction | list_setting
+    # | list_criterion
+    section: str
+    # setting name, grade, category, record type, sanction id, "black.min_age" (list
+    # settings) or "black:court-dishonest-debtor" (list criteria)
+    key: str
     change: str  # added | removed | changed
     fields: tuple[FieldChange, ...]
     profession: str | None = None  # rules only: the profession a specific rule is for
@@ -198,6 +202,34 @@ def rule_changes(old: ResolvedPolicy, new: ResolvedPolicy) -> tuple[RuleChange, 
         }
 
     out += _keyed_changes("sanction", sanctions(old), sanctions(new))
+
+    list_settings = ("black.notice_working_days", "black.min_age", "red.notice_working_days")
+
+    def lists(p: ResolvedPolicy) -> dict[str, dict[str, object]]:
+        black, red = p.lists.black, p.lists.red
+        values = (black.notice_working_days, black.min_age, red.notice_working_days)
+        return {k: {"value": v} for k, v in zip(list_settings, values, strict=True)}
+
+    out += _keyed_changes("list_setting", lists(old), lists(new), order=list_settings.index)
+
+    def criteria(p: ResolvedPolicy) -> dict[str, dict[str, object]]:
+        found: dict[str, dict[str, object]] = {}
+        for b in p.lists.black.criteria:
+            found[f"black:{b.id}"] = {
+                "record_types": b.record_types,
+                "duration_months": b.duration_months,
+                "extra_months_with_reason": b.extra_months_with_reason,
+                "legal_basis": b.legal_basis,
+            }
+        for r in p.lists.red.criteria:
+            found[f"red:{r.id}"] = {
+                "grade": r.grade,
+                "clean_years": r.clean_years,
+                "legal_basis": r.legal_basis,
+            }
+        return found
+
+    out += _keyed_changes("list_criterion", criteria(old), criteria(new))
     return tuple(out)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from socialcredit.policy.findings import Finding, Loc, error, warning
+from socialcredit.policy.model import ADULT_AGE
 from socialcredit.records.catalogue import SEVERITY_WINDOWS, Catalogue, RecordTypeSpec
 
 RULE_WITHOUT_LEGAL_BASIS = "rule-without-legal-basis"
@@ -41,6 +42,17 @@ POINTS_SIGN_MISMATCH = "points-sign-mismatch"
 RECORD_TYPE_WITHOUT_MAX_WINDOW = "record-type-without-max-window"
 RECORD_TYPE_WITHOUT_RULE = "record-type-without-rule"
 EMPTY_EFFECTIVE_PERIOD = "empty-effective-period"
+LIST_CRITERION_WITHOUT_LEGAL_BASIS = "list-criterion-without-legal-basis"
+BLACK_LIST_ON_SCORE_OR_GRADE = "black-list-on-score-or-grade"
+BLACK_LIST_RECORD_NOT_SERIOUS = "black-list-record-not-serious"
+BLACK_LIST_ADMITS_MINORS = "black-list-admits-minors"
+DUPLICATE_LIST_CRITERION = "duplicate-list-criterion"
+LIST_DURATION_BEYOND_WINDOW = "list-duration-beyond-window"
+LIST_EXTRA_MONTHS_INVERTED = "list-extra-months-inverted"
+
+# Keys that would make a black-list criterion (or a sanction) follow a number rather than
+# an adjudicated record; the schema knows none of them, the lint says why they are wrong.
+_SCORE_KEYS = ("grade", "score", "score_below", "min_score", "max_score")
 
 
 def _blank(mapping: Mapping[str, Any], key: str) -> bool:
@@ -118,6 +130,12 @@ class _Linter:
                             + _suggest(category, self.categories),
                         )
         self.sanctions(raw.get("sanctions"))
+        lists = raw.get("lists")
+        if isinstance(lists, dict):
+            if isinstance(lists.get("black"), dict):
+                self.black_list(lists["black"])
+            if isinstance(lists.get("red"), dict):
+                self.red_list(lists["red"])
 
     def grades(self, value: object) -> None:
         items = _dicts(value)
@@ -372,6 +390,95 @@ class _Linter:
                         "sanctions follow adjudicated records and list membership, never a "
                         "score or grade alone; trigger it by list",
                     )
+
+    def criterion_basics(self, here: Loc, criterion: dict[str, Any], seen: dict[str, int]) -> None:
+        if _blank(criterion, "legal_basis"):
+            self.error(
+                LIST_CRITERION_WITHOUT_LEGAL_BASIS,
+                [*here, "legal_basis"],
+                "a list criterion must cite the law or regulation that allows the listing",
+            )
+        ident = criterion.get("id")
+        if isinstance(ident, str):
+            if ident in seen:
+                self.error(
+                    DUPLICATE_LIST_CRITERION,
+                    [*here, "id"],
+                    f"entry[{seen[ident]}] is already {ident}",
+                )
+            seen.setdefault(ident, int(here[-1]))
+
+    def black_list(self, black: Mapping[str, Any]) -> None:
+        min_age = _int(black.get("min_age"))
+        if min_age is not None and min_age < ADULT_AGE:
+            self.error(
+                BLACK_LIST_ADMITS_MINORS,
+                ["lists", "black", "min_age"],
+                f"minors are never black-listed; min_age must be at least {ADULT_AGE}",
+            )
+        seen: dict[str, int] = {}
+        for i, criterion in _dicts(black.get("entry")):
+            here: list[str | int] = ["lists", "black", "entry", i]
+            self.criterion_basics(here, criterion, seen)
+            for key in _SCORE_KEYS:
+                if criterion.get(key) is not None:
+                    self.error(
+                        BLACK_LIST_ON_SCORE_OR_GRADE,
+                        [*here, key],
+                        "the black list follows adjudicated records, never a score or grade "
+                        "alone; name the record types instead",
+                    )
+            windows = self.black_record_types(here, criterion.get("record_types"))
+            duration = _int(criterion.get("duration_months"))
+            if duration is not None and windows and duration > min(windows.values()):
+                code, months = min(windows.items(), key=lambda kv: kv[1])
+                self.error(
+                    LIST_DURATION_BEYOND_WINDOW,
+                    [*here, "duration_months"],
+                    f"{duration} months outlasts the {months}-month display window of {code}; "
+                    "nobody may stay listed for a record no longer shown",
+                )
+            extra = criterion.get("extra_months_with_reason")
+            if isinstance(extra, list) and len(extra) == 2:
+                lo, hi = _int(extra[0]), _int(extra[1])
+                if lo is not None and hi is not None and not 0 < lo <= hi:
+                    self.error(
+                        LIST_EXTRA_MONTHS_INVERTED,
+                        [*here, "extra_months_with_reason"],
+                        f"[{lo}, {hi}] must be [min, max] with 0 < min <= max",
+                    )
+
+    def black_record_types(self, here: Loc, value: object) -> dict[str, int]:
+        """Check the record types of a black-list criterion; returns their display windows."""
+        windows: dict[str, int] = {}
+        if not isinstance(value, list):
+            return windows
+        for j, code in enumerate(value):
+            if not isinstance(code, str):
+                continue
+            loc: list[str | int] = [*here, "record_types", j]
+            spec = self.types.get(code)
+            if spec is None:
+                self.error(
+                    UNKNOWN_RECORD_TYPE,
+                    loc,
+                    f"{code!r} is not in the record catalogue" + _suggest(code, self.types),
+                )
+                continue
+            if spec.polarity != "negative" or spec.severity != "serious":
+                self.error(
+                    BLACK_LIST_RECORD_NOT_SERIOUS,
+                    loc,
+                    f"{code} is a {spec.severity} {spec.polarity} record; only serious "
+                    "dishonesty records can put anyone on the black list",
+                )
+            windows[code] = spec.max_window_months
+        return windows
+
+    def red_list(self, red: Mapping[str, Any]) -> None:
+        seen: dict[str, int] = {}
+        for i, criterion in _dicts(red.get("entry")):
+            self.criterion_basics(["lists", "red", "entry", i], criterion, seen)
 
 
 def lint_document(

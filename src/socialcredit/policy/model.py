@@ -120,6 +120,66 @@ class Sanction:
     defined_in: str
 
 
+# Defaults when no policy in a lineage says otherwise: a week of notice, and nobody under 18
+# on the black list (minors are never listed).
+DEFAULT_NOTICE_WORKING_DAYS = 5
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True, slots=True)
+class BlackCriterion:
+    """An active, displayed serious record of one of ``record_types`` puts its subject on the
+    black list, for ``duration_months`` from the decision (None: the record's display window)."""
+
+    id: str
+    record_types: tuple[str, ...]
+    legal_basis: str
+    duration_months: int | None
+    # Published for aggravated cases with a recorded reason; not applied yet (no record
+    # carries the reason), so it never changes a planned exit today.
+    extra_months_with_reason: tuple[int, int] | None
+    defined_in: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedCriterion:
+    """Holding ``grade`` (or better) with no negative record decided in ``clean_years``."""
+
+    id: str
+    grade: str
+    clean_years: int
+    legal_basis: str
+    defined_in: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlackListRules:
+    notice_working_days: int = DEFAULT_NOTICE_WORKING_DAYS
+    min_age: int = ADULT_AGE
+    criteria: tuple[BlackCriterion, ...] = ()  # by id
+
+    def criterion_for(self, record_type: str) -> BlackCriterion | None:
+        # The resolver refuses a record type named by two criteria, so at most one matches.
+        for criterion in self.criteria:
+            if record_type in criterion.record_types:
+                return criterion
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RedListRules:
+    notice_working_days: int = DEFAULT_NOTICE_WORKING_DAYS
+    criteria: tuple[RedCriterion, ...] = ()  # by id
+
+
+@dataclass(frozen=True, slots=True)
+class ListRules:
+    """Entry criteria of the black and red lists (the ``lists`` section of a policy)."""
+
+    black: BlackListRules = BlackListRules()
+    red: RedListRules = RedListRules()
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedPolicy:
     id: str
@@ -139,6 +199,7 @@ class ResolvedPolicy:
     lineage: tuple[str, ...]
     catalogue_version: str
     source: str  # the file this version was read from
+    lists: ListRules = ListRules()
 
     _rules: dict[tuple[str, str | None], Rule] = field(
         init=False, repr=False, compare=False, hash=False

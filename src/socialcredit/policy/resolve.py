@@ -6,7 +6,8 @@ legal basis written next to its points:
 - scalar settings (base score, bar years) and the grade bands as a whole: the
   extension's value when it gives one, else the baseline's;
 - rollout dates and category caps: per category;
-- rules: per (record type, profession); sanctions: per id.
+- rules: per (record type, profession); sanctions: per id;
+- lists: notice period and minimum age per list, entry criteria per id.
 
 Also the checks that need more than one file or the merged result: duplicate or
 ambiguous versions, unknown or broken bases, cycles, grade caps naming a grade the
@@ -23,8 +24,13 @@ from dataclasses import dataclass
 from socialcredit.policy.findings import Finding, Loc, error, warning
 from socialcredit.policy.model import (
     AmountBand,
+    BlackCriterion,
+    BlackListRules,
     CategoryPolicy,
     GradeBand,
+    ListRules,
+    RedCriterion,
+    RedListRules,
     Repeat,
     ResolvedPolicy,
     Rule,
@@ -32,7 +38,7 @@ from socialcredit.policy.model import (
     Trigger,
     version_key,
 )
-from socialcredit.policy.schema import NATIONAL, PolicyDoc, RuleSpec
+from socialcredit.policy.schema import NATIONAL, ListsSpec, PolicyDoc, RuleSpec
 from socialcredit.records.catalogue import Catalogue, RecordTypeSpec
 
 DEFAULT_BASE_SCORE = 1000
@@ -55,6 +61,7 @@ EXTENDS_OTHER_REGION = "extends-other-region"
 EXTENDS_OUTDATED_BASELINE = "extends-outdated-baseline"
 UNKNOWN_GRADE = "unknown-grade"
 RULE_NEVER_COUNTS = "rule-never-counts"
+LIST_RECORD_TYPE_TWICE = "list-record-type-twice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +101,47 @@ def _rule(spec: RuleSpec, defined_in: str, rt: RecordTypeSpec) -> Rule:
         min_window_months=rt.min_window_months,
         max_window_months=rt.max_window_months,
     )
+
+
+def _lists(base: ListRules, spec: ListsSpec | None, defined_in: str) -> ListRules:
+    """``spec`` on top of the inherited list rules: settings by key, criteria by id."""
+    if spec is None:
+        return base
+    black, red = base.black, base.red
+    if spec.black is not None:
+        given = spec.black
+        blacks = {c.id: c for c in black.criteria}
+        for c in given.entry:
+            blacks[c.id] = BlackCriterion(
+                id=c.id,
+                record_types=tuple(dict.fromkeys(c.record_types)),
+                legal_basis=c.legal_basis,
+                duration_months=c.duration_months,
+                extra_months_with_reason=c.extra_months_with_reason,
+                defined_in=defined_in,
+            )
+        black = BlackListRules(
+            notice_working_days=(
+                given.notice_working_days
+                if given.notice_working_days is not None
+                else black.notice_working_days
+            ),
+            min_age=given.min_age if given.min_age is not None else black.min_age,
+            criteria=tuple(blacks[k] for k in sorted(blacks)),
+        )
+    if spec.red is not None:
+        reds = {c.id: c for c in red.criteria}
+        for r in spec.red.entry:
+            reds[r.id] = RedCriterion(r.id, r.grade, r.clean_years, r.legal_basis, defined_in)
+        red = RedListRules(
+            notice_working_days=(
+                spec.red.notice_working_days
+                if spec.red.notice_working_days is not None
+                else red.notice_working_days
+            ),
+            criteria=tuple(reds[k] for k in sorted(reds)),
+        )
+    return ListRules(black=black, red=red)
 
 
 def _rule_order(rule: Rule) -> tuple[str, bool, str]:
@@ -149,6 +197,7 @@ def apply(base: ResolvedPolicy | None, doc: Document, catalogue: Catalogue) -> R
         lineage=(spec.ref, *(base.lineage if base else ())),
         catalogue_version=catalogue.version,
         source=doc.file,
+        lists=_lists(base.lists if base else ListRules(), spec.lists, spec.ref),
     )
 
 
@@ -311,11 +360,46 @@ class _Resolver:
                         f"the rule for {rule.record_type} inherited from {rule.defined_in} caps "
                         f"at grade {rule.grade_cap}, which these bands do not define",
                     )
+        self.list_checks(d, policy, grades)
         base = self.pool.get(d.spec.extends) if d.spec.extends else None
         # Only a regional policy pinned to a national version can fall behind: a version
         # that extends an earlier version of its own policy replaces it by design.
         if base is not None and base.spec.region == NATIONAL != d.spec.region:
             self.outdated(d, base.spec)
+
+    def list_checks(self, d: Document, policy: ResolvedPolicy, grades: list[str]) -> None:
+        own = d.spec.lists
+        own_red = own.red.entry if own and own.red else []
+        for i, r in enumerate(own_red):
+            if r.grade not in grades:
+                close = difflib.get_close_matches(r.grade, grades, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.error(
+                    d,
+                    UNKNOWN_GRADE,
+                    ["lists", "red", "entry", i, "grade"],
+                    f"grade {r.grade!r} is not one of {', '.join(grades)}{hint}",
+                )
+        # A record type under two black-list criteria would make its entry's legal basis
+        # and exit date depend on which one is looked at first.
+        owner: dict[str, str] = {}
+        for c in policy.lists.black.criteria:
+            for record_type in c.record_types:
+                first = owner.setdefault(record_type, c.id)
+                if first == c.id:
+                    continue
+                own_black = own.black.entry if own and own.black else []
+                at = next((i for i, e in enumerate(own_black) if e.id in (c.id, first)), None)
+                loc: list[str | int] = (
+                    ["lists", "black", "entry", at, "record_types"] if at is not None else ["lists"]
+                )
+                self.error(
+                    d,
+                    LIST_RECORD_TYPE_TWICE,
+                    loc,
+                    f"{record_type} is named by the black-list criteria {first} and {c.id}; "
+                    "a record type may open only one kind of entry",
+                )
 
     def outdated(self, d: Document, base: PolicyDoc) -> None:
         own = d.spec

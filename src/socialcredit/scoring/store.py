@@ -167,7 +167,11 @@ def drain_queue(
             return done
         for start in range(0, len(ids), _BATCH):
             part = ids[start : start + _BATCH]
-            rescore_subjects(engine, part, as_of=as_of, policies=policies)
+            # Lists move with scores: the same facts decide both. Imported here because
+            # the lists package builds on this module.
+            from socialcredit.lists import rescore_and_list
+
+            rescore_and_list(engine, part, as_of=as_of, policies=policies)
             done += len(part)
             if progress is not None:
                 progress(len(part))

@@ -1,0 +1,1 @@
+"""Casework: deadlines counted in working days, objections, annulments, repair, expiry."""

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow.parquet as pq
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 
 from socialcredit.cli.common import console, err_console, fail, print_json, store
 from socialcredit.db.engine import session_scope
-from socialcredit.db.models import Score, Subject
+from socialcredit.db.models import Score
 from socialcredit.identity.ids import display
+from socialcredit.identity.regions import YRD_PROVINCES
 from socialcredit.identity.registry import RegistryError, require_subject
 from socialcredit.policy import NoPolicyInForceError, PolicyError, load_policies
-from socialcredit.scoring.executors import ENGINES, ExecutorUnavailableError, get_executor
+from socialcredit.scoring.executors import ENGINES, ExecutorUnavailableError
+from socialcredit.scoring.population import PopulationSummary, rescore_population
 from socialcredit.scoring.results import ScoreResult, contributions_json
-from socialcredit.scoring.snapshot import export_snapshot
-from socialcredit.scoring.store import compute, score_history, write_back
+from socialcredit.scoring.store import compute, score_history
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AsOfOpt = Annotated[
@@ -153,44 +158,52 @@ def rescore(
     """Score the whole population set-wise from a Parquet snapshot and write back in bulk."""
     day = _as_of(as_of)
     engine = store()
-    try:
-        executor = get_executor(engine_name)
-        policies = load_policies()
-    except ExecutorUnavailableError as exc:
-        fail(str(exc))
-    with tempfile.TemporaryDirectory(prefix="socialcredit-rescore-") as tmp:
-        snap = snapshot or Path(tmp) / "snapshot"
-        with session_scope(engine) as session:
-            total = int(session.scalar(select(func.count()).select_from(Subject)) or 0)
-        with _progress(json_out) as progress:
-            taken = None
-            if snapshot is None:
-                taken = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-                task = progress.add_task("exporting snapshot", total=None)
-                export_snapshot(engine, snap, progress=lambda _t, n: progress.advance(task, n))
-                progress.remove_task(task)
-            task = progress.add_task(f"scoring ({engine_name})", total=total)
-            results = Path(tmp) / "scores.parquet"
-            try:
-                n = executor.score(
-                    snap,
-                    results,
-                    as_of=day,
-                    policies=policies,
-                    progress=lambda k: progress.advance(task, k),
-                )
-            except NoPolicyInForceError as exc:
-                fail(str(exc))
-            progress.remove_task(task)
-            task = progress.add_task("writing back", total=None)
-            write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)
-        grades = Counter(pq.read_table(results, columns=["grade"]).column("grade").to_pylist())
-    by_grade = dict(sorted(grades.items()))
-    summary = {"engine": engine_name, "as_of": day.isoformat(), "subjects": n, "grades": by_grade}
+    with _progress(json_out) as progress:
+        bars = PhaseBars(progress)
+        try:
+            summary = rescore_population(
+                engine, engine_name=engine_name, as_of=day, snapshot=snapshot, progress=bars
+            )
+        except (ExecutorUnavailableError, NoPolicyInForceError) as exc:
+            fail(str(exc))
     if json_out:
-        print_json(summary)
+        print_json(summary.as_dict())
         return
-    table = Table("grade", "subjects", title=f"Rescored {n:,} subjects as of {day} ({engine_name})")
-    for grade, count in by_grade.items():
-        table.add_row(grade, f"{count:,}")
+    print_grades(summary)
+
+
+class PhaseBars:
+    """One Rich task per phase of a long job."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, advance: int, total: int | None) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.progress.add_task(phase, total=total)
+        self.progress.update(self.tasks[phase], advance=advance, total=total)
+
+
+def print_grades(summary: PopulationSummary) -> None:
+    """Grade distribution overall and per province."""
+    grades = list(summary.grades)
+    table = Table(
+        "province",
+        *grades,
+        "subjects",
+        title=f"Grades as of {summary.as_of} ({summary.subjects:,} subjects, {summary.engine})",
+    )
+    for code, counts in summary.by_province.items():
+        name = YRD_PROVINCES.get(code, code)
+        table.add_row(
+            f"{code} {name}",
+            *(f"{counts.get(g, 0):,}" for g in grades),
+            f"{sum(counts.values()):,}",
+        )
+    table.add_row(
+        "[bold]all",
+        *(f"[bold]{summary.grades[g]:,}" for g in grades),
+        f"[bold]{summary.subjects:,}",
+    )
     console.print(table)

@@ -28,9 +28,11 @@ from socialcredit.cli.common import (
     fail,
     print_json,
 )
+from socialcredit.cli.scoring import PhaseBars, print_grades
 from socialcredit.config import sqlite_url
 from socialcredit.db.engine import make_engine
 from socialcredit.identity.regions import YRD_PROVINCES, region_of
+from socialcredit.scoring.population import rescore_population
 from socialcredit.synth.demo import (
     DEFAULT_ORGS,
     DEFAULT_PERSONS,
@@ -208,13 +210,19 @@ def demo(
                 records_per_subject=records_per_subject,
                 progress=_StageBars(progress),
             )
+        # The whole pilot is scored set-wise once built (the imports queued everyone).
+        with _bars(not json_out) as progress:
+            scores = rescore_population(
+                engine, engine_name="duckdb", as_of=dt.date.today(), progress=PhaseBars(progress)
+            )
     finally:
         engine.dispose()
     problems = bool(summary.registry_refusals) or any(f.refused for f in summary.feeds)
     if json_out:
-        print_json(summary.as_json())
+        print_json(summary.as_json() | {"scores": scores.as_dict()})
     else:
         _print_summary(summary)
+        print_grades(scores)
         if not no_serve:
             console.print(
                 "Nothing to serve yet: the web app arrives in a later release; stopping here."

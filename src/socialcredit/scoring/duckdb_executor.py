@@ -1,21 +1,32 @@
 """Whole-population scoring in DuckDB: the contract of ``socialcredit.scoring``, set-wise.
 
-The policy objects are small, so they are flattened in Python into a handful of tiny
-tables (and a few generated ``CASE`` expressions); everything that grows with the
-population -- status as of the cut-off, windows, rule choice, bands, repeats, caps,
-sums, grades, ordering and the canonical JSON -- runs in one DuckDB statement that
-streams into the result file with ``COPY``. Nothing per record or per subject passes
-through Python, so memory stays bounded by DuckDB's ``memory_limit``.
+The policies are small, so they are flattened in Python into a handful of tiny tables
+(and a few generated ``CASE`` expressions); everything that grows with the population
+runs in DuckDB:
 
-Two equivalences keep the SQL cheap and are checked by the conformance suite:
+- **Pass 1** (one scan of the records): status as of the cut-off, display window, query
+  bar, policy by province, category rollout, rule choice (profession rules first), amount
+  bands. One narrow row per shown record, tagged with a hash bucket of its subject.
+- **Pass 2** (one bucket of subjects at a time): repeats, category caps, score, grade
+  and grade caps, each contribution's canonical JSON, all rows sorted by subject and the
+  contract's order. Python then only cuts the sorted stream into subjects and joins the
+  JSON items with vectorised Arrow kernels, writing the result file batch by batch.
+
+Buckets bound memory (``records_per_pass``): per-subject lists of JSON text are the
+largest thing in flight, and only one bucket's are. With a single bucket, pass 1 feeds
+pass 2 directly instead of through files.
+
+Equivalences that keep the SQL cheap (the conformance suite holds them to the contract):
 
 - ``D < add_months(d, n)`` holds exactly for ``d >= first_shown(D, n)``, because
   ``add_months`` (day clamped to the month's end) never decreases as ``d`` grows. The
-  thresholds are computed once per (policy, record type) here, so the display window and
-  the query bar become plain date comparisons that Parquet statistics can prune on.
-- Whether a record is ``counted`` depends only on its subject and type, so a ``lag`` over
-  all shown records of one subject and type equals the contract's "previous counted
-  record" whenever the record itself is counted.
+  thresholds are computed once per record type (display window) and per policy (query
+  bar), so both tests become plain date comparisons that Parquet statistics can prune on.
+- Whether a record is ``counted``, and under which rule, depends only on its subject and
+  type, so a ``lag`` over the shown records of one subject and type that have a repeat
+  rule is the contract's "previous counted record".
+- DuckDB orders strings byte-wise, and UTF-8 byte order is code point order, as Python
+  orders ``str``: ``ORDER BY`` gives ``Contribution.sort_key``'s order.
 """
 
 from __future__ import annotations
@@ -26,17 +37,19 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from socialcredit.policy import ResolvedPolicy, Rule, select_policy
 from socialcredit.records.catalogue import default_catalogue
 from socialcredit.scoring.executors import Progress
-from socialcredit.scoring.results import REASON_COUNT
+from socialcredit.scoring.results import REASON_COUNT, RESULT_SCHEMA
 from socialcredit.scoring.snapshot_schema import TABLES
 
 ENV_MEMORY_LIMIT = "SOCIALCREDIT_DUCKDB_MEMORY_LIMIT"
@@ -44,6 +57,10 @@ ENV_THREADS = "SOCIALCREDIT_DUCKDB_THREADS"
 # Leaves room under the 3 GiB benchmark ceiling for Python, pyarrow and DuckDB's own
 # allocations outside the buffer manager; anything bigger spills to the temp directory.
 DEFAULT_MEMORY_LIMIT = "2GB"
+ENV_RECORDS_PER_PASS = "SOCIALCREDIT_DUCKDB_RECORDS_PER_PASS"
+# At most about 1 GB of contributions (JSON text and sort keys) per pass, when every
+# record is shown: within the default memory limit, with room for the joins.
+DEFAULT_RECORDS_PER_PASS = 4_000_000
 
 COUNTED = "counted"
 NOT_IN_FORCE = "category_not_in_force"
@@ -87,24 +104,14 @@ def _json(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-# DuckDB's ``to_json`` matches ``json.dumps(ensure_ascii=False)`` on every code point except
-# nine control characters, which it escapes with upper-case hex (\u000B, Python: \u000b).
-# Those never occur in real references, so they take a slow, fully hand-escaped branch.
-_UPPER_HEX_CONTROLS = [0x0B, 0x0E, 0x0F, *range(0x1A, 0x20)]
-
-
-def _json_string_macro() -> str:
-    escaped = "replace(replace(s, '\\', '\\\\'), '\"', '\\\"')"
+def _json_escape_sql(column: str) -> str:
+    """SQL escaping ``column`` exactly as ``json.dumps(ensure_ascii=False)`` does, quotes
+    excluded: backslash and quote first, then each control character."""
+    escaped = f"replace(replace({column}, '\\', '\\\\'), '\"', '\\\"')"
     for code in range(0x20):
         target = json.dumps(chr(code))[1:-1]
         escaped = f"replace({escaped}, chr({code}), {_sql_str(target)})"
-    pattern = "".join(f"\\x{code:02x}" for code in _UPPER_HEX_CONTROLS)
-    # regexp character classes in RE2 accept \xHH escapes.
-    return (
-        "CREATE OR REPLACE TEMP MACRO json_string(s) AS CASE "
-        f"WHEN regexp_matches(s, '[{pattern}]') THEN '\"' || {escaped} || '\"' "
-        "ELSE CAST(to_json(s) AS VARCHAR) END"
-    )
+    return escaped
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,31 +121,19 @@ class _TypeInfo:
     max_window_months: int
 
 
-def _type_infos(policy: ResolvedPolicy) -> dict[str, _TypeInfo]:
-    """Category, polarity and window of every record type a record may carry.
+def _type_infos() -> dict[str, _TypeInfo]:
+    """Category, polarity and display window of every catalogue record type.
 
-    A rule carries the catalogue's values for its type; a type the policy has no rule for
-    still has a category and a window (its records are shown, as ``no_rule``), which only
-    the catalogue can give.
+    Taken from the catalogue, as the in-process evaluator does (``catalogue_view``): a
+    record of a type the policy has no rule for is still shown (as ``no_rule``), and only
+    the catalogue knows its window. Rules copy these values, so for a resolved policy
+    both sources agree; a counted record reports its rule's category, again like the
+    evaluator.
     """
-    infos = {
+    return {
         spec.code: _TypeInfo(spec.category, spec.polarity, spec.max_window_months)
         for spec in default_catalogue().record_types
     }
-    # Rules come generic first, so the first rule seen for a type is the generic one; all
-    # rules of a type copy the same catalogue entry anyway.
-    seen: set[str] = set()
-    for rule in policy.rules:
-        if rule.record_type not in seen:
-            seen.add(rule.record_type)
-            infos[rule.record_type] = _TypeInfo(
-                rule.category, rule.polarity, rule.max_window_months
-            )
-    return infos
-
-
-def _table(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=schema)
 
 
 _POLICY_SCHEMA = pa.schema(
@@ -147,21 +142,24 @@ _POLICY_SCHEMA = pa.schema(
         ("policy_id", pa.string()),
         ("policy_version", pa.string()),
         ("base_score", pa.int64()),
-        ("grade_names", pa.list_(pa.string())),
+        # Negative records decided (or ended) before this date are barred.
+        ("bar_from", pa.date32()),
+        ("grade_names", pa.list_(pa.string())),  # best first: index = grade rank + 1
     ]
 )
 _PROVINCE_SCHEMA = pa.schema([("province_code", pa.string()), ("policy_key", pa.int32())])
+# One row per record type; what depends on the policy is a list indexed by policy_key + 1,
+# so joining records to it can never multiply rows, whatever join order DuckDB picks.
 _TYPE_SCHEMA = pa.schema(
     [
-        ("policy_key", pa.int32()),
         ("record_type", pa.string()),
         ("record_type_json", pa.string()),
         ("category", pa.string()),
         ("category_json", pa.string()),
-        ("in_force", pa.bool_()),
+        ("negative", pa.bool_()),
         ("shown_from", pa.date32()),
-        ("bar_from", pa.date32()),  # null: never barred (positive records)
-        ("generic_rule_key", pa.int32()),
+        ("in_force", pa.list_(pa.bool_())),
+        ("generic_rule", pa.list_(pa.int32())),
     ]
 )
 _RULE_SCHEMA = pa.schema(
@@ -170,6 +168,8 @@ _RULE_SCHEMA = pa.schema(
         ("policy_key", pa.int32()),
         ("record_type", pa.string()),
         ("profession", pa.string()),
+        ("category", pa.string()),
+        ("category_json", pa.string()),
         ("points", pa.int64()),
         ("has_bands", pa.bool_()),
         ("repeat_window", pa.int64()),
@@ -181,7 +181,6 @@ _CATEGORY_SCHEMA = pa.schema(
     [
         ("policy_key", pa.int32()),
         ("category", pa.string()),
-        ("category_json", pa.string()),
         ("min_points", pa.int64()),
         ("max_points", pa.int64()),
     ]
@@ -192,13 +191,13 @@ _CATEGORY_SCHEMA = pa.schema(
 class _PolicyTables:
     """The used policies flattened into rows, plus the SQL that cannot be a join cheaply."""
 
-    policies: list[dict[str, Any]]
-    provinces: list[dict[str, Any]]
-    types: list[dict[str, Any]]
-    rules: list[dict[str, Any]]
-    categories: list[dict[str, Any]]
-    band_cases: list[str]  # WHEN rule_key = k THEN <band CASE>
-    grade_cases: list[str]  # WHEN policy_key = k THEN <grade-rank CASE>
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    provinces: list[dict[str, Any]] = field(default_factory=list)
+    types: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    band_cases: list[str] = field(default_factory=list)  # WHEN rule_key = k THEN <CASE>
+    grade_cases: list[str] = field(default_factory=list)  # WHEN policy_key = k THEN <CASE>
 
 
 def _band_case(rule_key: int, rule: Rule) -> str:
@@ -215,7 +214,7 @@ def _band_case(rule_key: int, rule: Rule) -> str:
 
 
 def _grade_case(policy_key: int, policy: ResolvedPolicy) -> str:
-    # First band holding the score, like ResolvedPolicy.grade_for.
+    # The first band holding the score, like ResolvedPolicy.grade_for.
     whens = []
     for rank, band in enumerate(policy.grades):
         tests = []
@@ -228,18 +227,16 @@ def _grade_case(policy_key: int, policy: ResolvedPolicy) -> str:
     return f"WHEN policy_key = {policy_key} THEN CASE {' '.join(whens)} ELSE {fail} END"
 
 
-def _policy_tables(
-    chosen: dict[str | None, ResolvedPolicy], as_of: dt.date
-) -> _PolicyTables:
+def _policy_tables(chosen: dict[str | None, ResolvedPolicy], as_of: dt.date) -> _PolicyTables:
+    out = _PolicyTables()
     keys: dict[int, int] = {}  # id(policy) -> policy_key
     used: list[ResolvedPolicy] = []
-    provinces = []
     for province, policy in chosen.items():
         if id(policy) not in keys:
             keys[id(policy)] = len(used)
             used.append(policy)
-        provinces.append({"province_code": province, "policy_key": keys[id(policy)]})
-    out = _PolicyTables([], provinces, [], [], [], [], [])
+        out.provinces.append({"province_code": province, "policy_key": keys[id(policy)]})
+    generic: list[dict[str, int]] = []  # per policy_key: record type -> generic rule_key
     for pkey, policy in enumerate(used):
         out.policies.append(
             {
@@ -247,11 +244,12 @@ def _policy_tables(
                 "policy_id": policy.id,
                 "policy_version": policy.version,
                 "base_score": policy.base_score,
+                "bar_from": first_shown(as_of, 12 * policy.bar_years),
                 "grade_names": [g.grade for g in policy.grades],
             }
         )
         out.grade_cases.append(_grade_case(pkey, policy))
-        generic: dict[str, int] = {}
+        generic.append({})
         for rule in policy.rules:
             rkey = len(out.rules)
             out.rules.append(
@@ -260,6 +258,8 @@ def _policy_tables(
                     "policy_key": pkey,
                     "record_type": rule.record_type,
                     "profession": rule.profession,
+                    "category": rule.category,
+                    "category_json": _json(rule.category),
                     "points": rule.points,
                     "has_bands": bool(rule.amount_bands),
                     "repeat_window": rule.repeat.window_days if rule.repeat else None,
@@ -270,51 +270,63 @@ def _policy_tables(
                 }
             )
             if rule.profession is None:
-                generic[rule.record_type] = rkey
+                generic[pkey][rule.record_type] = rkey
             if rule.amount_bands:
                 out.band_cases.append(_band_case(rkey, rule))
-        bar_from = first_shown(as_of, 12 * policy.bar_years)
-        for record_type, info in sorted(_type_infos(policy).items()):
-            counts_from = policy.category(info.category).counts_from
-            out.types.append(
-                {
-                    "policy_key": pkey,
-                    "record_type": record_type,
-                    "record_type_json": _json(record_type),
-                    "category": info.category,
-                    "category_json": _json(info.category),
-                    "in_force": counts_from is not None and counts_from <= as_of,
-                    "shown_from": first_shown(as_of, info.max_window_months),
-                    "bar_from": bar_from if info.polarity == "negative" else None,
-                    "generic_rule_key": generic.get(record_type),
-                }
-            )
         for cat in policy.categories:
             if cat.min_points is not None or cat.max_points is not None:
                 out.categories.append(
                     {
                         "policy_key": pkey,
                         "category": cat.category,
-                        "category_json": _json(cat.category),
                         "min_points": cat.min_points,
                         "max_points": cat.max_points,
                     }
                 )
+    for record_type, info in sorted(_type_infos().items()):
+        in_force = []
+        for policy in used:
+            counts_from = policy.category(info.category).counts_from
+            in_force.append(counts_from is not None and counts_from <= as_of)
+        out.types.append(
+            {
+                "record_type": record_type,
+                "record_type_json": _json(record_type),
+                "category": info.category,
+                "category_json": _json(info.category),
+                "negative": info.polarity == "negative",
+                "shown_from": first_shown(as_of, info.max_window_months),
+                "in_force": in_force,
+                "generic_rule": [g.get(record_type) for g in generic],
+            }
+        )
     return out
 
 
 def _table_source(snapshot: Path, table: str) -> str | None:
     """A ``read_parquet`` call over the table's files, or None when it has none."""
     folder = snapshot / table
-    single = snapshot / f"{table}.parquet"
-    if folder.is_dir() and any(folder.rglob("*.parquet")):
-        glob = str(folder / "**" / "*.parquet")
-    elif single.is_file():
-        glob = str(single)
-    else:
+    if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
         return None
+    glob = str(folder / "**" / "*.parquet")
     # Partition values stay text: a province partition "31" must not become the integer 31.
     return f"read_parquet({_sql_str(glob)}, hive_types_autocast = false)"
+
+
+_SQL_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.string(): "VARCHAR",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    # Fetching everything completes the result, which the connection needs before the next
+    # statement.
+    rows: list[tuple[Any, ...]] = con.execute(sql).fetchall()
+    return rows
 
 
 def _snapshot_view(con: duckdb.DuckDBPyConnection, snapshot: Path, table: str) -> None:
@@ -324,48 +336,82 @@ def _snapshot_view(con: duckdb.DuckDBPyConnection, snapshot: Path, table: str) -
         # An empty table (no professions yet, no status events yet) is a valid snapshot.
         con.register(f"empty_{table}", schema.empty_table())
         source = f"empty_{table}"
-    types = {
-        pa.int64(): "BIGINT",
-        pa.int32(): "INTEGER",
-        pa.string(): "VARCHAR",
-        pa.date32(): "DATE",
-        pa.timestamp("us"): "TIMESTAMP",
-    }
     # Explicit columns and casts: extra columns (partition keys) are ignored and a file
     # written with other integer widths still compares like the schema says.
-    columns = ", ".join(f"CAST({f.name} AS {types[f.type]}) AS {f.name}" for f in schema)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW snap_{table} AS SELECT {columns} FROM {source}")
+    columns = ", ".join(f"CAST({f.name} AS {_SQL_TYPES[f.type]}) AS {f.name}" for f in schema)
+    _run_sql(con, f"CREATE OR REPLACE TEMP VIEW snap_{table} AS SELECT {columns} FROM {source}")
 
 
-def _scoring_sql(tables: _PolicyTables, as_of: dt.date, out: Path) -> str:
-    as_of_sql = _sql_date(as_of)
-    # What the system knew: recorded before the end of the as-of day (UTC).
-    cutoff = f"TIMESTAMP '{(as_of + dt.timedelta(days=1)).isoformat()} 00:00:00'"
-    band_points = (
-        f"CASE {' '.join(tables.band_cases)} ELSE points END" if tables.band_cases else "points"
-    )
-    grade_rank = f"CASE {' '.join(tables.grade_cases)} END"
-    record_json = (
-        "'{\"base_points\":' || base_points || ',\"category\":' || category_json"
-        " || ',\"kind\":\"record\",\"points\":' || points"
-        " || ',\"record_id\":' || record_id"
-        " || ',\"record_ref\":' || json_string(provider_id || ':' || provider_record_id)"
-        " || ',\"record_type\":' || record_type_json"
-        " || ',\"repeat_points\":' || repeat_points"
-        " || ',\"status\":\"' || status || '\"}'"
-    )
-    cap_json = (
-        "'{\"base_points\":0,\"category\":' || category_json"
-        " || ',\"kind\":\"cap\",\"points\":' || points"
-        " || ',\"repeat_points\":0,\"status\":\"cap\"}'"
-    )
+def _ruled_sql(*, cutoff: str, as_of: str, band_points: str) -> str:
+    """Shown records with their status, rule, category and base points."""
     return f"""
-COPY (
-WITH
+    SELECT * EXCLUDE (points, has_bands, repeat_window, cap_rank),
+           CASE WHEN status <> '{COUNTED}' THEN 0
+                WHEN has_bands AND amount_fen IS NOT NULL THEN {band_points}
+                ELSE points END AS base_points,
+           CASE WHEN status = '{COUNTED}' THEN repeat_window END AS repeat_window,
+           CASE WHEN status = '{COUNTED}' THEN cap_rank END AS cap_rank
+    FROM (
+        SELECT sh.* EXCLUDE (category, category_json),
+               CASE WHEN NOT sh.in_force THEN '{NOT_IN_FORCE}'
+                    WHEN sh.rule_key IS NULL THEN '{NO_RULE}'
+                    ELSE '{COUNTED}' END AS status,
+               -- Whether the category is switched on is the catalogue category's
+               -- business; a counted record is filed (and capped) under its rule's.
+               CASE WHEN sh.in_force AND sh.rule_key IS NOT NULL
+                    THEN ru.category ELSE sh.category END AS category,
+               CASE WHEN sh.in_force AND sh.rule_key IS NOT NULL
+                    THEN ru.category_json ELSE sh.category_json END AS category_json,
+               ru.points, ru.has_bands, ru.repeat_window, ru.repeat_extra, ru.cap_rank
+        FROM (
+            SELECT r.record_id, r.subject_id, s.policy_key, r.record_type, r.decided_on,
+                   r.amount_fen, r.provider_id, r.provider_record_id,
+                   t.record_type_json, t.category, t.category_json,
+                   t.in_force[s.policy_key + 1] AS in_force,
+                   coalesce(s.prof_rules[r.record_type], t.generic_rule[s.policy_key + 1])
+                       AS rule_key
+            FROM snap_records r
+            JOIN pol_type t ON t.record_type = r.record_type
+            JOIN subj s ON s.subject_id = r.subject_id
+            ANTI JOIN inactive i ON i.record_id = r.record_id
+            WHERE r.recorded_at < {cutoff}
+              AND r.decided_on <= {as_of}
+              AND r.decided_on >= t.shown_from
+              AND (NOT t.negative OR coalesce(r.conduct_ended_on, r.decided_on) >= s.bar_from)
+        ) sh
+        LEFT JOIN pol_rule ru ON ru.rule_key = sh.rule_key
+    )"""
+
+
+def _common_ctes(cutoff: str) -> str:
+    return f"""
+held AS (
+    SELECT DISTINCT subject_id, profession
+    FROM snap_professions
+    WHERE registered_at < {cutoff}
+),
+-- Per subject holding a profession with its own rules: record type -> the rule that wins.
+-- A profession rule beats the generic one; among several, the alphabetically first
+-- profession decides (ResolvedPolicy.rule_for).
+prof_rules AS (
+    SELECT subject_id, map_from_entries(list(struct_pack(k := record_type, v := rule_key)))
+               AS rules
+    FROM (
+        SELECT h.subject_id, r.record_type, arg_min(r.rule_key, r.profession) AS rule_key
+        FROM held h
+        JOIN snap_subjects s ON s.subject_id = h.subject_id
+        JOIN pol_province m ON m.province_code IS NOT DISTINCT FROM s.province_code
+        JOIN pol_rule r ON r.policy_key = m.policy_key AND r.profession = h.profession
+        GROUP BY h.subject_id, r.record_type
+    )
+    GROUP BY subject_id
+),
 subj AS (
-    SELECT s.subject_id, p.policy_key
+    SELECT s.subject_id, p.policy_key, p.bar_from, pr.rules AS prof_rules
     FROM snap_subjects s
-    JOIN pol_province p ON p.province_code IS NOT DISTINCT FROM s.province_code
+    JOIN pol_province m ON m.province_code IS NOT DISTINCT FROM s.province_code
+    JOIN pol_policy p ON p.policy_key = m.policy_key
+    LEFT JOIN prof_rules pr ON pr.subject_id = s.subject_id
 ),
 -- A record's status is its newest event known by the cut-off (ties: highest event id).
 inactive AS (
@@ -374,126 +420,224 @@ inactive AS (
     WHERE recorded_at < {cutoff}
     GROUP BY record_id
     HAVING arg_max(status, struct_pack(t := recorded_at, e := event_id)) <> 'active'
+)"""
+
+
+def _cutoff(as_of: dt.date) -> str:
+    # What the system knew: recorded before the end of the as-of day (UTC).
+    return f"TIMESTAMP '{(as_of + dt.timedelta(days=1)).isoformat()} 00:00:00'"
+
+
+def _stage_select(tables: _PolicyTables, as_of: dt.date, buckets: int) -> str:
+    """Pass 1: every shown record, with what it needs from the policy, in narrow rows
+    tagged with a hash bucket of the subject (all that pass 2 does is per subject)."""
+    band_points = (
+        f"CASE {' '.join(tables.band_cases)} ELSE points END" if tables.band_cases else "points"
+    )
+    ruled = _ruled_sql(cutoff=_cutoff(as_of), as_of=_sql_date(as_of), band_points=band_points)
+    ref = "(provider_id || ':' || provider_record_id)"
+    return f"""
+WITH {_common_ctes(_cutoff(as_of))}
+SELECT hash(subject_id) % {buckets} AS bucket,
+       subject_id, record_id, policy_key, record_type, record_type_json, decided_on,
+       status, category, category_json, base_points, repeat_window, repeat_extra, cap_rank,
+       -- DuckDB writes nine control characters as upper-case \\u00XX where Python writes
+       -- lower case; those (and a literal backslash-u00, whose escape also contains it)
+       -- take the hand-made escape.
+       CASE WHEN contains(ref_fast, '\\u00') THEN '"' || {_json_escape_sql(ref)} || '"'
+            ELSE ref_fast END AS ref_json
+FROM (SELECT *, CAST(to_json({ref}) AS VARCHAR) AS ref_fast FROM ({ruled}))
+"""
+
+
+def _bucket_sql(
+    tables: _PolicyTables, as_of: dt.date, source: str, bucket: int, buckets: int
+) -> str:
+    """Pass 2, for the subjects of one bucket: repeats, caps, score and grade, and every
+    contribution as canonical JSON, one row each (a subject without any: one row with a
+    null item), sorted by subject and the contract's order; ``_assemble`` joins them."""
+    # No policy at all only when there are no subjects; the CASE still has to parse.
+    grade_rank = f"CASE {' '.join(tables.grade_cases)} END" if tables.grade_cases else "0"
+    return f"""
+WITH
+subj AS (
+    SELECT s.subject_id, m.policy_key
+    FROM snap_subjects s
+    JOIN pol_province m ON m.province_code IS NOT DISTINCT FROM s.province_code
+    WHERE hash(s.subject_id) % {buckets} = {bucket}
 ),
-held AS (
-    SELECT DISTINCT subject_id, profession
-    FROM snap_professions
-    WHERE registered_at < {cutoff}
-),
--- A profession rule beats the generic one; among several, the alphabetically first
--- profession decides (ResolvedPolicy.rule_for).
-prof_rule AS (
-    SELECT h.subject_id, r.record_type, arg_min(r.rule_key, r.profession) AS rule_key
-    FROM held h
-    JOIN subj s ON s.subject_id = h.subject_id
-    JOIN pol_rule r ON r.policy_key = s.policy_key AND r.profession = h.profession
-    GROUP BY h.subject_id, r.record_type
-),
-shown AS (
-    SELECT r.record_id, r.subject_id, s.policy_key, r.record_type, r.decided_on,
-           r.amount_fen, r.provider_id, r.provider_record_id,
-           t.record_type_json, t.category, t.category_json, t.in_force,
-           coalesce(pr.rule_key, t.generic_rule_key) AS rule_key
-    FROM snap_records r
-    JOIN subj s ON s.subject_id = r.subject_id
-    JOIN pol_type t ON t.policy_key = s.policy_key AND t.record_type = r.record_type
-    ANTI JOIN inactive i ON i.record_id = r.record_id
-    LEFT JOIN prof_rule pr ON pr.subject_id = r.subject_id AND pr.record_type = r.record_type
-    WHERE r.recorded_at < {cutoff}
-      AND r.decided_on <= {as_of_sql}
-      AND r.decided_on >= t.shown_from
-      AND (t.bar_from IS NULL OR coalesce(r.conduct_ended_on, r.decided_on) >= t.bar_from)
-),
-ruled AS (
-    SELECT sh.*,
-           CASE WHEN NOT sh.in_force THEN '{NOT_IN_FORCE}'
-                WHEN sh.rule_key IS NULL THEN '{NO_RULE}'
-                ELSE '{COUNTED}' END AS status,
-           ru.points, ru.has_bands, ru.repeat_window, ru.repeat_extra, ru.cap_rank
-    FROM shown sh
-    LEFT JOIN pol_rule ru ON ru.rule_key = sh.rule_key
-),
-based AS (
-    SELECT * EXCLUDE (points, has_bands, repeat_window, repeat_extra, cap_rank),
-           CASE WHEN status <> '{COUNTED}' THEN 0
-                WHEN has_bands AND amount_fen IS NOT NULL THEN {band_points}
-                ELSE points END AS base_points,
-           CASE WHEN status = '{COUNTED}' THEN repeat_window END AS repeat_window,
-           repeat_extra,
-           CASE WHEN status = '{COUNTED}' THEN cap_rank END AS cap_rank
-    FROM ruled
-),
-repeated AS (
-    SELECT * EXCLUDE (repeat_window, repeat_extra),
-           CASE WHEN repeat_window IS NOT NULL
-                     AND decided_on - lag(decided_on) OVER (
+recs AS (SELECT * FROM {source}),
+-- All records of one subject and type share the rule and whether they count, so the
+-- previous one in the partition is the contract's previous counted record.
+repeats AS (
+    SELECT record_id,
+           CASE WHEN decided_on - lag(decided_on) OVER (
                          PARTITION BY subject_id, record_type ORDER BY decided_on, record_id
                      ) <= repeat_window
                 THEN repeat_extra ELSE 0 END AS repeat_points
-    FROM based
+    FROM recs
+    WHERE repeat_window IS NOT NULL
 ),
 records_c AS (
-    SELECT *, base_points + repeat_points AS points FROM repeated
+    SELECT c.* EXCLUDE (repeat_window, repeat_extra),
+           coalesce(rp.repeat_points, 0) AS repeat_points,
+           c.base_points + coalesce(rp.repeat_points, 0) AS points
+    FROM recs c
+    LEFT JOIN repeats rp ON rp.record_id = c.record_id
 ),
 caps AS (
-    SELECT t.subject_id, c.category, c.category_json,
-           CASE WHEN c.min_points IS NOT NULL AND t.total < c.min_points
-                    THEN c.min_points - t.total
-                WHEN c.max_points IS NOT NULL AND t.total > c.max_points
-                    THEN c.max_points - t.total END AS points
+    SELECT subject_id, category, category_json,
+           CASE WHEN min_points IS NOT NULL AND total < min_points THEN min_points - total
+                WHEN max_points IS NOT NULL AND total > max_points THEN max_points - total
+           END AS points
     FROM (
-        SELECT subject_id, policy_key, category, sum(points) AS total
-        FROM records_c
-        WHERE status = '{COUNTED}'
-        GROUP BY subject_id, policy_key, category
-    ) t
-    JOIN pol_category c ON c.policy_key = t.policy_key AND c.category = t.category
+        SELECT r.subject_id, r.category, any_value(r.category_json) AS category_json,
+               any_value(c.min_points) AS min_points, any_value(c.max_points) AS max_points,
+               sum(r.points) AS total
+        FROM records_c r
+        JOIN pol_category c ON c.policy_key = r.policy_key AND c.category = r.category
+        WHERE r.status = '{COUNTED}'
+        GROUP BY r.subject_id, r.category
+    )
 ),
 contrib AS (
-    SELECT subject_id, points, 'record' AS kind, record_type AS type_key,
-           record_id AS id_key, category, cap_rank, {record_json} AS item
+    SELECT subject_id, points, cap_rank, 'record' AS kind, record_type AS type_key,
+           record_id AS id_key, category,
+           concat(
+               '{{"base_points":', base_points,
+               ',"category":', category_json,
+               ',"kind":"record","points":', points,
+               ',"record_id":', record_id,
+               ',"record_ref":', ref_json,
+               ',"record_type":', record_type_json,
+               ',"repeat_points":', repeat_points,
+               ',"status":"', status, '"}}'
+           ) AS item
     FROM records_c
     UNION ALL
-    SELECT subject_id, points, 'cap', '', 0, category, NULL, {cap_json}
+    SELECT subject_id, points, NULL, 'cap', '', 0, category,
+           concat(
+               '{{"base_points":0,"category":', category_json,
+               ',"kind":"cap","points":', points,
+               ',"repeat_points":0,"status":"cap"}}'
+           )
     FROM caps
     WHERE points IS NOT NULL
 ),
 per_subject AS (
-    SELECT subject_id, sum(points) AS total, max(cap_rank) AS cap_rank,
-           list(struct_pack(item := item, nonzero := points <> 0)
-                ORDER BY abs(points) DESC, points, kind, type_key, id_key, category) AS items
-    FROM contrib
-    GROUP BY subject_id
-),
-totals AS (
-    SELECT s.subject_id, s.policy_key, p.policy_id, p.policy_version, p.grade_names,
-           p.base_score + coalesce(a.total, 0) AS score, a.cap_rank, a.items
+    SELECT s.subject_id, s.policy_key, sum(c.points) AS total, max(c.cap_rank) AS cap_rank
     FROM subj s
-    JOIN pol_policy p ON p.policy_key = s.policy_key
-    LEFT JOIN per_subject a ON a.subject_id = s.subject_id
+    LEFT JOIN contrib c ON c.subject_id = s.subject_id
+    GROUP BY s.subject_id, s.policy_key
 ),
 graded AS (
-    SELECT *, {grade_rank} AS band_rank FROM totals
+    SELECT *, {grade_rank} AS band_rank
+    FROM (
+        SELECT a.subject_id, a.policy_key, a.cap_rank, p.policy_id, p.policy_version,
+               p.grade_names, p.base_score + coalesce(a.total, 0) AS score
+        FROM per_subject a
+        JOIN pol_policy p ON p.policy_key = a.policy_key
+    )
 )
 SELECT
-    CAST(subject_id AS BIGINT) AS subject_id,
-    {as_of_sql} AS as_of,
-    policy_id,
-    policy_version,
-    CAST(score AS BIGINT) AS score,
-    grade_names[greatest(band_rank, coalesce(cap_rank, band_rank)) + 1] AS grade,
-    '[' || array_to_string(list_transform(
-        list_filter(coalesce(items, []), lambda x: x.nonzero)[1:{REASON_COUNT}],
-        lambda x: x.item), ',') || ']' AS reasons,
-    '[' || array_to_string(list_transform(coalesce(items, []), lambda x: x.item), ',')
-        || ']' AS contributions
-FROM graded
-) TO {_sql_str(str(out))} (FORMAT parquet)
+    CAST(g.subject_id AS BIGINT) AS subject_id,
+    g.policy_id,
+    g.policy_version,
+    CAST(g.score AS BIGINT) AS score,
+    g.grade_names[greatest(g.band_rank, coalesce(g.cap_rank, g.band_rank)) + 1] AS grade,
+    c.item,
+    c.points <> 0 AS nonzero
+FROM graded g
+LEFT JOIN contrib c ON c.subject_id = g.subject_id
+ORDER BY g.subject_id, -abs(c.points), c.points, c.kind, c.type_key, c.id_key, c.category
 """
 
 
+def _run_starts(subject_ids: pa.Array) -> pa.BooleanArray:
+    """True where a run of equal subject ids begins (ids arrive sorted)."""
+    if len(subject_ids) == 0:
+        return pa.array([], type=pa.bool_())
+    changed = pc.not_equal(subject_ids.slice(1), subject_ids.slice(0, len(subject_ids) - 1))
+    return pa.concat_arrays([pa.array([True]), changed])
+
+
+def _json_lists(items: pa.Array, keep: pa.BooleanArray, starts: pa.Array) -> pa.Array:
+    """Per run, ``[item,item,...]`` over its kept items, in their order."""
+    kept = pc.cast(keep, pa.int64())
+    before = pc.subtract(pc.cumulative_sum(kept), kept)  # kept items before each row
+    total = pa.array([pc.sum(kept).as_py() or 0], type=pa.int64())
+    offsets = pa.concat_arrays([before.take(starts), total])
+    lists = pa.LargeListArray.from_arrays(offsets, items.filter(keep))
+    joined = pc.binary_join_element_wise(
+        pa.scalar("["), pc.binary_join(lists, ","), pa.scalar("]"), ""
+    )
+    return pc.cast(joined, pa.string())
+
+
+def _assemble(rows: pa.Table, as_of: dt.date) -> pa.RecordBatch:
+    """One result row per subject from its sorted contribution rows (all of them)."""
+    rows = rows.combine_chunks()
+    subject_ids = rows.column("subject_id").chunk(0) if rows.num_rows else pa.array([], pa.int64())
+    is_start = _run_starts(subject_ids)
+    starts = pc.indices_nonzero(is_start)
+    items = rows.column("item").combine_chunks()
+    present = items.is_valid()
+    nonzero = pc.and_(present, pc.fill_null(rows.column("nonzero").combine_chunks(), False))
+    # The first REASON_COUNT non-zero contributions of a subject are its reasons: rank each
+    # non-zero one within its run.
+    counted = pc.cast(nonzero, pa.int64())
+    running = pc.cumulative_sum(counted)
+    before = pc.subtract(running, counted).take(starts)
+    run_of_row = pc.subtract(pc.cumulative_sum(pc.cast(is_start, pa.int64())), 1)
+    rank = pc.subtract(running, before.take(run_of_row))
+    reasons = pc.and_(nonzero, pc.less_equal(rank, REASON_COUNT))
+    first = starts
+    return pa.RecordBatch.from_arrays(
+        [
+            rows.column("subject_id").take(first).combine_chunks(),
+            pa.array([as_of] * len(starts), type=pa.date32()),
+            rows.column("policy_id").take(first).combine_chunks(),
+            rows.column("policy_version").take(first).combine_chunks(),
+            rows.column("score").take(first).combine_chunks(),
+            rows.column("grade").take(first).combine_chunks(),
+            _json_lists(items, reasons, starts),
+            _json_lists(items, present, starts),
+        ],
+        schema=RESULT_SCHEMA,
+    )
+
+
+def _write_sorted(reader: pa.RecordBatchReader, writer: pq.ParquetWriter, as_of: dt.date) -> int:
+    """Stream sorted contribution rows into result rows; a subject's rows may straddle
+    two batches, so the last subject of each batch waits for the next one."""
+    written = 0
+    pending: pa.Table | None = None
+    for batch in reader:
+        rows = pa.Table.from_batches([batch])
+        if pending is not None:
+            rows = pa.concat_tables([pending, rows])
+        ids = rows.column("subject_id").combine_chunks()
+        starts = pc.indices_nonzero(_run_starts(ids))
+        last = starts[-1].as_py() if len(starts) else 0
+        pending = rows.slice(last)
+        if last:
+            result = _assemble(rows.slice(0, last), as_of)
+            writer.write_batch(result)
+            written += result.num_rows
+    if pending is not None and pending.num_rows:
+        result = _assemble(pending, as_of)
+        writer.write_batch(result)
+        written += result.num_rows
+    return written
+
+
 class DuckDBExecutor:
-    """Scores a whole snapshot in one DuckDB statement; see the module docstring."""
+    """Scores a whole snapshot in DuckDB; see the module docstring.
+
+    ``records_per_pass`` bounds memory: subjects are split into hash buckets of about
+    that many records, pass 1 writes each bucket's shown records to its own files, and
+    pass 2 scores one bucket at a time (with one bucket, pass 1 feeds pass 2 directly).
+    """
 
     name = "duckdb"
 
@@ -503,11 +647,22 @@ class DuckDBExecutor:
         memory_limit: str | None = None,
         threads: int | None = None,
         temp_directory: Path | None = None,
+        records_per_pass: int | None = None,
+        passes: int | None = None,
+        batch_rows: int = 100_000,
     ) -> None:
         self.memory_limit = memory_limit or os.environ.get(ENV_MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT
         env_threads = os.environ.get(ENV_THREADS)
         self.threads = threads or (int(env_threads) if env_threads else None)
         self.temp_directory = temp_directory
+        env_pass = os.environ.get(ENV_RECORDS_PER_PASS)
+        self.records_per_pass = records_per_pass or (
+            int(env_pass) if env_pass else DEFAULT_RECORDS_PER_PASS
+        )
+        # A fixed number of passes instead (tests use it to take the multi-pass path).
+        self.passes = passes
+        # Contribution rows per Arrow batch handed to Python: some tens of MB of JSON.
+        self.batch_rows = batch_rows
 
     def score(
         self,
@@ -518,29 +673,31 @@ class DuckDBExecutor:
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
     ) -> int:
+        """Score every subject of ``snapshot`` into ``out``; ``progress`` is told how many
+        more subjects are done (0 at the start, then after each bucket)."""
         snapshot = Path(snapshot)
         out = Path(out)
         if not snapshot.is_dir():
             raise FileNotFoundError(f"{snapshot}: no snapshot directory")
         if progress is not None:
             progress(0)
+        out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(
-            prefix="duckdb-spill-", dir=self.temp_directory or out.parent
-        ) as spill:
-            con = duckdb.connect(config=self._config(Path(spill)))
+            prefix="socialcredit-duckdb-", dir=self.temp_directory or out.parent
+        ) as work:
+            con = duckdb.connect(config=self._config(Path(work) / "spill"))
             try:
-                count = self._run(con, snapshot, out, as_of, policies)
+                return self._run(
+                    con, snapshot, out, Path(work) / "stage", as_of, policies, progress
+                )
             finally:
                 con.close()
-        if progress is not None:
-            progress(count)
-        return count
 
-    def _config(self, spill: Path) -> dict[str, str | int | bool]:
-        config: dict[str, str | int | bool] = {
+    def _config(self, spill: Path) -> dict[str, str | bool | int | float | list[str]]:
+        config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.memory_limit,
             "temp_directory": str(spill),
-            # Output order is not part of the contract; keeping it costs memory.
+            # Row order is not part of the contract; keeping it costs memory.
             "preserve_insertion_order": False,
         }
         if self.threads:
@@ -552,13 +709,15 @@ class DuckDBExecutor:
         con: duckdb.DuckDBPyConnection,
         snapshot: Path,
         out: Path,
+        stage: Path,
         as_of: dt.date,
         policies: Sequence[ResolvedPolicy],
+        progress: Progress | None,
     ) -> int:
         for table in TABLES:
             _snapshot_view(con, snapshot, table)
         provinces = [
-            row[0] for row in con.execute("SELECT DISTINCT province_code FROM snap_subjects").fetchall()
+            row[0] for row in _run_sql(con, "SELECT DISTINCT province_code FROM snap_subjects")
         ]
         tables = _policy_tables(_choose_policies(policies, provinces, as_of), as_of)
         for name, schema, rows in (
@@ -568,16 +727,47 @@ class DuckDBExecutor:
             ("pol_rule", _RULE_SCHEMA, tables.rules),
             ("pol_category", _CATEGORY_SCHEMA, tables.categories),
         ):
-            con.register(f"{name}_arrow", _table(schema, rows))
-            con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-        con.execute(_json_string_macro())
-        row = con.execute(_scoring_sql(tables, as_of, out)).fetchone()
-        return int(row[0]) if row else 0
+            con.register(f"{name}_arrow", pa.Table.from_pylist(rows, schema=schema))
+            _run_sql(con, f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        buckets = self.passes
+        if buckets is None:
+            records = int(_run_sql(con, "SELECT count(*) FROM snap_records")[0][0])
+            buckets = max(1, -(-records // self.records_per_pass))
+        staged = _stage_select(tables, as_of, buckets)
+        if buckets == 1:
+            # Everything fits one pass: read pass 1's rows straight from its query.
+            sources = [f"(SELECT * EXCLUDE (bucket) FROM ({staged}))"]
+        else:
+            _run_sql(
+                con,
+                f"COPY ({staged}) TO {_sql_str(str(stage))} "
+                "(FORMAT parquet, PARTITION_BY (bucket))",
+            )
+            # A bucket without shown records has no files: it reads an empty table.
+            _run_sql(con, f"CREATE TEMP TABLE stage_empty AS SELECT * FROM ({staged}) WHERE false")
+            sources = []
+            for bucket in range(buckets):
+                folder = stage / f"bucket={bucket}"
+                sources.append(
+                    f"read_parquet({_sql_str(str(folder / '*.parquet'))})"
+                    if folder.is_dir()
+                    else "(SELECT * EXCLUDE (bucket) FROM stage_empty)"
+                )
+        count = 0
+        with pq.ParquetWriter(out, RESULT_SCHEMA) as writer:
+            for bucket, source in enumerate(sources):
+                query = con.sql(_bucket_sql(tables, as_of, source, bucket, buckets))
+                done = _write_sorted(query.to_arrow_reader(self.batch_rows), writer, as_of)
+                count += done
+                if progress is not None:
+                    progress(done)
+        return count
 
 
 def _choose_policies(
     policies: Sequence[ResolvedPolicy], provinces: Iterable[str | None], as_of: dt.date
 ) -> dict[str | None, ResolvedPolicy]:
     # select_policy per province present: the SQL only joins its answer, so the choice of
-    # region, version and fallback is the policy package's alone.
+    # region, version and fallback is the policy package's alone. A subject without a
+    # province (none should exist) gets what select_policy gives a province with no policy.
     return {code: select_policy(policies, code or "", as_of) for code in provinces}

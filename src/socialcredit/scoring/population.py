@@ -1,0 +1,95 @@
+"""Rescoring the whole population: snapshot, executor, bulk write-back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, func, select
+
+from socialcredit.db.engine import session_scope
+from socialcredit.db.models import Subject
+from socialcredit.policy import load_policies
+from socialcredit.scoring.executors import get_executor
+from socialcredit.scoring.python_executor import read_table
+from socialcredit.scoring.snapshot import export_snapshot
+from socialcredit.scoring.store import write_back
+
+# (phase, advance by, total or None): how long work reports progress.
+PhaseProgress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class PopulationSummary:
+    engine: str
+    as_of: dt.date
+    subjects: int
+    grades: dict[str, int]
+    by_province: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "as_of": self.as_of.isoformat(),
+            "subjects": self.subjects,
+            "grades": self.grades,
+            "by_province": self.by_province,
+        }
+
+
+def rescore_population(
+    engine: Engine,
+    *,
+    engine_name: str,
+    as_of: dt.date,
+    snapshot: Path | None = None,
+    progress: PhaseProgress | None = None,
+) -> PopulationSummary:
+    """Score everyone with ``engine_name`` and store the answers; see ``scoring`` for the rules."""
+    executor = get_executor(engine_name)
+    policies = load_policies()
+
+    def report(phase: str, n: int, total: int | None = None) -> None:
+        if progress is not None:
+            progress(phase, n, total)
+
+    with tempfile.TemporaryDirectory(prefix="socialcredit-rescore-") as tmp:
+        snap = snapshot or Path(tmp) / "snapshot"
+        taken = None
+        if snapshot is None:
+            taken = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            export_snapshot(engine, snap, progress=lambda _t, n: report("exporting snapshot", n))
+        with session_scope(engine) as session:
+            total = int(session.scalar(select(func.count()).select_from(Subject)) or 0)
+        results = Path(tmp) / "scores.parquet"
+        report(f"scoring ({engine_name})", 0, total)
+        n = executor.score(
+            snap,
+            results,
+            as_of=as_of,
+            policies=policies,
+            progress=lambda k: report(f"scoring ({engine_name})", k, total),
+        )
+        report("writing back", 0, n)
+        write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)
+        report("writing back", n, n)
+        table = pq.read_table(results, columns=["subject_id", "grade"])
+        grades = Counter(table.column("grade").to_pylist())
+        province_of = {s["subject_id"]: s["province_code"] for s in read_table(snap, "subjects")}
+    by_province: dict[str, Counter[str]] = {}
+    ids = table.column("subject_id").to_pylist()
+    for sid, grade in zip(ids, table.column("grade").to_pylist(), strict=True):
+        by_province.setdefault(province_of.get(sid, "??"), Counter())[grade] += 1
+    return PopulationSummary(
+        engine=engine_name,
+        as_of=as_of,
+        subjects=n,
+        grades=dict(sorted(grades.items())),
+        by_province={p: dict(sorted(c.items())) for p, c in sorted(by_province.items())},
+    )

@@ -1,0 +1,1 @@
+"""One conformance suite for every scoring executor (see ``conftest.EXECUTORS``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from socialcredit.db.engine import session_scope
 from socialcredit.db.models import Subject
-from socialcredit.policy import load_policies
+from socialcredit.policy import ResolvedPolicy, load_policies
 from socialcredit.scoring.executors import get_executor
 from socialcredit.scoring.python_executor import read_table
 from socialcredit.scoring.snapshot import export_snapshot
@@ -50,6 +50,7 @@ def rescore_population(
     as_of: dt.date,
     snapshot: Path | None = None,
     progress: PhaseProgress | None = None,
+    lists: bool = True,
 ) -> PopulationSummary:
     """Score everyone with ``engine_name`` and store the answers; see ``scoring`` for the rules."""
     executor = get_executor(engine_name)
@@ -79,6 +80,8 @@ def rescore_population(
         report("writing back", 0, n)
         write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)
         report("writing back", n, n)
+        if lists:
+            _update_all_lists(engine, as_of, policies, report)
         table = pq.read_table(results, columns=["subject_id", "grade"])
         grades = Counter(table.column("grade").to_pylist())
         province_of = {s["subject_id"]: s["province_code"] for s in read_table(snap, "subjects")}
@@ -93,3 +96,22 @@ def rescore_population(
         grades=dict(sorted(grades.items())),
         by_province={p: dict(sorted(c.items())) for p, c in sorted(by_province.items())},
     )
+
+
+def _update_all_lists(
+    engine: Engine,
+    as_of: dt.date,
+    policies: Sequence[ResolvedPolicy],
+    report: Callable[[str, int, int | None], None],
+) -> None:
+    """Red and black lists follow the new scores. The set-wise executors do not decide
+    list entries yet, so this runs in process, a batch of subjects per transaction."""
+    from socialcredit.lists import update_lists
+
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(Subject.id).order_by(Subject.id)))
+    report("updating lists", 0, len(ids))
+    for start in range(0, len(ids), 2000):
+        with engine.begin() as conn:
+            update_lists(conn, ids[start : start + 2000], as_of, policies=policies)
+        report("updating lists", len(ids[start : start + 2000]), len(ids))

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from socialcredit.cli import audit, common, lists, policy, records, registry, scoring, synth
+from socialcredit.cli import (
+    audit,
+    common,
+    keys,
+    lists,
+    policy,
+    records,
+    registry,
+    scoring,
+    serve,
+    synth,
+)
 
 app = typer.Typer(
     name="socialcredit",
@@ -48,6 +59,8 @@ app.add_typer(lists.lists_app, name="lists")
 app.command("measures")(lists.measures)
 app.add_typer(lists.party_app, name="party")
 app.command("purposes")(lists.purposes)
+app.add_typer(keys.keys_app, name="keys")
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

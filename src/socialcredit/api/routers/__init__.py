@@ -1,0 +1,1 @@
+"""One router per area: records in, subjects read, real names checked, measures, public."""

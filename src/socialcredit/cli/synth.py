@@ -32,7 +32,8 @@ from socialcredit.cli.scoring import PhaseBars, print_grades
 from socialcredit.config import sqlite_url
 from socialcredit.db.engine import make_engine
 from socialcredit.identity.regions import YRD_PROVINCES, region_of
-from socialcredit.scoring.population import rescore_population
+from socialcredit.policy import load_policies
+from socialcredit.scoring.population import rescore_population, update_all_lists
 from socialcredit.synth.demo import (
     DEFAULT_ORGS,
     DEFAULT_PERSONS,
@@ -40,8 +41,10 @@ from socialcredit.synth.demo import (
     DemoSummary,
     build_pilot,
 )
+from socialcredit.synth.demo_access import SampleKey, create_sample_access
 from socialcredit.synth.generator import GenerateResult
 from socialcredit.synth.generator import generate as generate_pilot
+from socialcredit.synth.history import simulate_arrival
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 SeedOpt = Annotated[
@@ -190,13 +193,16 @@ def demo(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Stop after building the pilot store.")
     ] = False,
+    host: Annotated[str, typer.Option("--host", help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to serve on.")] = 8000,
     json_out: JsonOpt = False,
 ) -> None:
     """Build a fresh pilot store from synthetic data through the real registry and ingestion.
 
     The store is DIR/socialcredit.db, recreated on every run; a store named by
     --database-url or SOCIALCREDIT_DATABASE_URL is used only if it is empty.
-    Serving the pilot comes in a later release; --no-serve already stops after building.
+    Then it scores everyone, updates the lists, prints sample API keys for every role
+    and serves the API on HOST:PORT; --no-serve stops after building.
     """
     engine = _demo_engine(ctx, work_dir)
     try:
@@ -210,25 +216,60 @@ def demo(
                 records_per_subject=records_per_subject,
                 progress=_StageBars(progress),
             )
-        # The whole pilot is scored set-wise once built (the imports queued everyone).
+        # The whole pilot is scored set-wise once built (the imports queued everyone),
+        # and the red and black lists follow the scores.
+        simulate_arrival(engine)
         with _bars(not json_out) as progress:
+            # Lists first as of three weeks ago, so that by today the notice period of
+            # the earliest entries has run and the public list has something to show.
+            update_all_lists(
+                engine,
+                dt.date.today() - dt.timedelta(days=21),
+                load_policies(),
+                PhaseBars(progress),
+            )
             scores = rescore_population(
                 engine, engine_name="duckdb", as_of=dt.date.today(), progress=PhaseBars(progress)
             )
+        keys = create_sample_access(engine)
     finally:
         engine.dispose()
     problems = bool(summary.registry_refusals) or any(f.refused for f in summary.feeds)
+    url = str(engine.url)
     if json_out:
-        print_json(summary.as_json() | {"scores": scores.as_dict()})
+        print_json(
+            summary.as_json()
+            | {"scores": scores.as_dict(), "keys": [k.__dict__ for k in keys], "store": url}
+        )
     else:
         _print_summary(summary)
         print_grades(scores)
-        if not no_serve:
-            console.print(
-                "Nothing to serve yet: the web app arrives in a later release; stopping here."
-            )
+        _print_keys(keys)
     if problems:
         raise typer.Exit(EXIT_PARTIAL)
+    if not no_serve:
+        _serve(url, host, port)
+
+
+def _print_keys(keys: list[SampleKey]) -> None:
+    # Plain lines, not a table: a key must never be cut to fit the terminal.
+    console.print("[bold]Sample API keys[/] (shown once; stored only as hashes):")
+    for k in keys:
+        console.print(f"  {k.role:<14} {k.key}  [dim]{k.label}[/]", highlight=False, soft_wrap=True)
+
+
+def _serve(url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from socialcredit.api import create_app
+
+    app = create_app(make_engine(url))
+    console.print(
+        f"Serving the pilot API on http://{host}:{port}/v1 (docs: http://{host}:{port}/v1/docs); "
+        "public black list: "
+        f"http://{host}:{port}/v1/public/lists/black — Ctrl-C to stop."
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _print_summary(s: DemoSummary) -> None:

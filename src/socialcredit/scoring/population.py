@@ -81,7 +81,7 @@ def rescore_population(
         write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)
         report("writing back", n, n)
         if lists:
-            _update_all_lists(engine, as_of, policies, report)
+            update_all_lists(engine, as_of, policies, report)
         table = pq.read_table(results, columns=["subject_id", "grade"])
         grades = Counter(table.column("grade").to_pylist())
         province_of = {s["subject_id"]: s["province_code"] for s in read_table(snap, "subjects")}
@@ -98,7 +98,7 @@ def rescore_population(
     )
 
 
-def _update_all_lists(
+def update_all_lists(
     engine: Engine,
     as_of: dt.date,
     policies: Sequence[ResolvedPolicy],

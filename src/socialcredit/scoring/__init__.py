@@ -11,8 +11,9 @@ them to it. A score is computed for subject S *as of* a date D:
    Only ``active`` records are considered; annulled, corrected (superseded by a
    newer version), repaired and expired ones never count.
 2. **Display window.** A record is shown on D when ``decided_on <= D <
-   add_months(decided_on, max_window_months)`` (months added calendar-wise, the
-   day clamped to the month's end, as DuckDB and Spark do).
+   add_months(decided_on, max_window_months)`` (months added calendar-wise,
+   the day clamped to the month's end, as DuckDB and Spark do). A record
+   type's window, polarity and category come from the published catalogue.
 3. **Query bar.** A negative record is not used once
    ``D >= add_months(coalesce(conduct_ended_on, decided_on), 12 * bar_years)``.
 4. **Policy.** The regional policy of S's province in force on D, else the

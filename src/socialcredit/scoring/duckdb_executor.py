@@ -1,19 +1,20 @@
 """Whole-population scoring in DuckDB: the contract of ``socialcredit.scoring``, set-wise.
 
 The policies are small, so they are flattened in Python into a handful of tiny tables
-(and a few generated ``CASE`` expressions); everything that grows with the population
-runs in DuckDB:
+(and a few generated ``CASE`` expressions and list literals); everything that grows
+with the population runs in DuckDB:
 
 - **Pass 1** (one scan of the records): status as of the cut-off, display window, query
   bar, policy by province, category rollout, rule choice (profession rules first), amount
   bands. One narrow row per shown record, tagged with a hash bucket of its subject.
 - **Pass 2** (one bucket of subjects at a time): repeats, category caps, score, grade
-  and grade caps, each contribution's canonical JSON, all rows sorted by subject and the
-  contract's order. Python then only cuts the sorted stream into subjects and joins the
-  JSON items with vectorised Arrow kernels, writing the result file batch by batch.
+  and grade caps, each contribution's canonical JSON; a header row per subject and its
+  contributions, sorted by subject and the contract's order. Python only cuts this
+  sorted stream into subjects and joins the JSON items with vectorised Arrow kernels,
+  writing the result file batch by batch.
 
-Buckets bound memory (``records_per_pass``): per-subject lists of JSON text are the
-largest thing in flight, and only one bucket's are. With a single bucket, pass 1 feeds
+Buckets bound memory (``records_per_pass``): the JSON text of contributions is the
+largest thing in flight, and only one bucket's is. With a single bucket, pass 1 feeds
 pass 2 directly instead of through files.
 
 Equivalences that keep the SQL cheap (the conformance suite holds them to the contract):
@@ -25,13 +26,12 @@ Equivalences that keep the SQL cheap (the conformance suite holds them to the co
 - Whether a record is ``counted``, and under which rule, depends only on its subject and
   type, so a ``lag`` over the shown records of one subject and type that have a repeat
   rule is the contract's "previous counted record".
-- DuckDB orders strings byte-wise, and UTF-8 byte order is code point order, as Python
-  orders ``str``: ``ORDER BY`` gives ``Contribution.sort_key``'s order.
+- Record types and categories travel as their rank in Python's sorted order of the
+  names, so sorting by rank sorts like ``Contribution.sort_key`` does, on integers.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import os
@@ -48,32 +48,27 @@ import pyarrow.parquet as pq
 
 from socialcredit.policy import ResolvedPolicy, Rule, select_policy
 from socialcredit.records.catalogue import default_catalogue
+from socialcredit.scoring.dates import add_months
 from socialcredit.scoring.executors import Progress
 from socialcredit.scoring.results import REASON_COUNT, RESULT_SCHEMA
 from socialcredit.scoring.snapshot_schema import TABLES
 
 ENV_MEMORY_LIMIT = "SOCIALCREDIT_DUCKDB_MEMORY_LIMIT"
 ENV_THREADS = "SOCIALCREDIT_DUCKDB_THREADS"
+ENV_RECORDS_PER_PASS = "SOCIALCREDIT_DUCKDB_RECORDS_PER_PASS"
 # Leaves room under the 3 GiB benchmark ceiling for Python, pyarrow and DuckDB's own
 # allocations outside the buffer manager; anything bigger spills to the temp directory.
 DEFAULT_MEMORY_LIMIT = "2GB"
-ENV_RECORDS_PER_PASS = "SOCIALCREDIT_DUCKDB_RECORDS_PER_PASS"
-# At most about 1 GB of contributions (JSON text and sort keys) per pass, when every
-# record is shown: within the default memory limit, with room for the joins.
-DEFAULT_RECORDS_PER_PASS = 4_000_000
+# Pass 2 holds a bucket's contributions (JSON text and sort keys) and sorts them. Measured
+# under the default limit with half of all records shown: 3.3M records a pass peaked at
+# 1.9 GB RSS, one 10M-record pass ran out of memory; this leaves a margin.
+DEFAULT_RECORDS_PER_PASS = 3_000_000
+# Contribution rows per Arrow batch handed to Python: some tens of MB of JSON text.
+DEFAULT_BATCH_ROWS = 100_000
 
-COUNTED = "counted"
-NOT_IN_FORCE = "category_not_in_force"
-NO_RULE = "no_rule"
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` plus ``months`` calendar months, the day clamped to the month's end
-    (2026-01-31 + 1 month = 2026-02-28), as DuckDB's ``date + INTERVAL n MONTH`` does."""
-    years, month0 = divmod(day.month - 1 + months, 12)
-    year = day.year + years
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return dt.date(year, month0 + 1, min(day.day, last))
+# A contribution's status, as stored between the passes.
+STATUSES = ("counted", "category_not_in_force", "no_rule")
+COUNTED, NOT_IN_FORCE, NO_RULE = range(len(STATUSES))
 
 
 def first_shown(as_of: dt.date, months: int) -> dt.date:
@@ -97,6 +92,10 @@ def _sql_str(value: str) -> str:
 
 def _sql_date(value: dt.date) -> str:
     return f"DATE '{value.isoformat()}'"
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return "([" + ", ".join(_sql_str(v) for v in values) + "]::VARCHAR[])"
 
 
 def _json(value: str) -> str:
@@ -153,9 +152,8 @@ _PROVINCE_SCHEMA = pa.schema([("province_code", pa.string()), ("policy_key", pa.
 _TYPE_SCHEMA = pa.schema(
     [
         ("record_type", pa.string()),
-        ("record_type_json", pa.string()),
-        ("category", pa.string()),
-        ("category_json", pa.string()),
+        ("type_rank", pa.int16()),
+        ("cat_rank", pa.int16()),
         ("negative", pa.bool_()),
         ("shown_from", pa.date32()),
         ("in_force", pa.list_(pa.bool_())),
@@ -168,8 +166,7 @@ _RULE_SCHEMA = pa.schema(
         ("policy_key", pa.int32()),
         ("record_type", pa.string()),
         ("profession", pa.string()),
-        ("category", pa.string()),
-        ("category_json", pa.string()),
+        ("cat_rank", pa.int16()),
         ("points", pa.int64()),
         ("has_bands", pa.bool_()),
         ("repeat_window", pa.int64()),
@@ -177,10 +174,11 @@ _RULE_SCHEMA = pa.schema(
         ("cap_rank", pa.int32()),
     ]
 )
+# Categories with a floor or a ceiling, per policy.
 _CATEGORY_SCHEMA = pa.schema(
     [
         ("policy_key", pa.int32()),
-        ("category", pa.string()),
+        ("cat_rank", pa.int16()),
         ("min_points", pa.int64()),
         ("max_points", pa.int64()),
     ]
@@ -189,7 +187,7 @@ _CATEGORY_SCHEMA = pa.schema(
 
 @dataclass(slots=True)
 class _PolicyTables:
-    """The used policies flattened into rows, plus the SQL that cannot be a join cheaply."""
+    """The used policies flattened into rows, plus the SQL that is better not a join."""
 
     policies: list[dict[str, Any]] = field(default_factory=list)
     provinces: list[dict[str, Any]] = field(default_factory=list)
@@ -198,6 +196,10 @@ class _PolicyTables:
     categories: list[dict[str, Any]] = field(default_factory=list)
     band_cases: list[str] = field(default_factory=list)  # WHEN rule_key = k THEN <CASE>
     grade_cases: list[str] = field(default_factory=list)  # WHEN policy_key = k THEN <CASE>
+    type_names: list[str] = field(default_factory=list)  # by rank: Python's sorted order
+    category_names: list[str] = field(default_factory=list)  # likewise
+    # No record decided before this is shown under any type: a filter Parquet can prune on.
+    earliest_shown: dt.date = dt.date.max
 
 
 def _band_case(rule_key: int, rule: Rule) -> str:
@@ -236,6 +238,15 @@ def _policy_tables(chosen: dict[str | None, ResolvedPolicy], as_of: dt.date) -> 
             keys[id(policy)] = len(used)
             used.append(policy)
         out.provinces.append({"province_code": province, "policy_key": keys[id(policy)]})
+    infos = _type_infos()
+    out.type_names = sorted(infos)
+    out.category_names = sorted(
+        {i.category for i in infos.values()}
+        | {r.category for p in used for r in p.rules}
+        | {c.category for p in used for c in p.categories}
+    )
+    type_rank = {name: rank for rank, name in enumerate(out.type_names)}
+    cat_rank = {name: rank for rank, name in enumerate(out.category_names)}
     generic: list[dict[str, int]] = []  # per policy_key: record type -> generic rule_key
     for pkey, policy in enumerate(used):
         out.policies.append(
@@ -258,8 +269,7 @@ def _policy_tables(chosen: dict[str | None, ResolvedPolicy], as_of: dt.date) -> 
                     "policy_key": pkey,
                     "record_type": rule.record_type,
                     "profession": rule.profession,
-                    "category": rule.category,
-                    "category_json": _json(rule.category),
+                    "cat_rank": cat_rank[rule.category],
                     "points": rule.points,
                     "has_bands": bool(rule.amount_bands),
                     "repeat_window": rule.repeat.window_days if rule.repeat else None,
@@ -278,24 +288,25 @@ def _policy_tables(chosen: dict[str | None, ResolvedPolicy], as_of: dt.date) -> 
                 out.categories.append(
                     {
                         "policy_key": pkey,
-                        "category": cat.category,
+                        "cat_rank": cat_rank[cat.category],
                         "min_points": cat.min_points,
                         "max_points": cat.max_points,
                     }
                 )
-    for record_type, info in sorted(_type_infos().items()):
+    for record_type, info in infos.items():
         in_force = []
         for policy in used:
             counts_from = policy.category(info.category).counts_from
             in_force.append(counts_from is not None and counts_from <= as_of)
+        shown_from = first_shown(as_of, info.max_window_months)
+        out.earliest_shown = min(out.earliest_shown, shown_from)
         out.types.append(
             {
                 "record_type": record_type,
-                "record_type_json": _json(record_type),
-                "category": info.category,
-                "category_json": _json(info.category),
+                "type_rank": type_rank[record_type],
+                "cat_rank": cat_rank[info.category],
                 "negative": info.polarity == "negative",
-                "shown_from": first_shown(as_of, info.max_window_months),
+                "shown_from": shown_from,
                 "in_force": in_force,
                 "generic_rule": [g.get(record_type) for g in generic],
             }
@@ -303,14 +314,11 @@ def _policy_tables(chosen: dict[str | None, ResolvedPolicy], as_of: dt.date) -> 
     return out
 
 
-def _table_source(snapshot: Path, table: str) -> str | None:
-    """A ``read_parquet`` call over the table's files, or None when it has none."""
-    folder = snapshot / table
-    if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
-        return None
-    glob = str(folder / "**" / "*.parquet")
-    # Partition values stay text: a province partition "31" must not become the integer 31.
-    return f"read_parquet({_sql_str(glob)}, hive_types_autocast = false)"
+def _run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    # Fetching everything completes the result, which the connection needs before the next
+    # statement.
+    rows: list[tuple[Any, ...]] = con.execute(sql).fetchall()
+    return rows
 
 
 _SQL_TYPES = {
@@ -322,18 +330,16 @@ _SQL_TYPES = {
 }
 
 
-def _run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    # Fetching everything completes the result, which the connection needs before the next
-    # statement.
-    rows: list[tuple[Any, ...]] = con.execute(sql).fetchall()
-    return rows
-
-
 def _snapshot_view(con: duckdb.DuckDBPyConnection, snapshot: Path, table: str) -> None:
+    """``snap_<table>``: the table's Parquet files (hive partitions allowed), or an empty
+    table of its schema when it has none (no professions yet, no status events yet)."""
     schema = TABLES[table]
-    source = _table_source(snapshot, table)
-    if source is None:
-        # An empty table (no professions yet, no status events yet) is a valid snapshot.
+    folder = snapshot / table
+    if folder.is_dir() and any(folder.rglob("*.parquet")):
+        glob = _sql_str(str(folder / "**" / "*.parquet"))
+        # Partition values stay text: a province partition "31" must not become 31.
+        source = f"read_parquet({glob}, hive_types_autocast = false)"
+    else:
         con.register(f"empty_{table}", schema.empty_table())
         source = f"empty_{table}"
     # Explicit columns and casts: extra columns (partition keys) are ignored and a file
@@ -342,49 +348,26 @@ def _snapshot_view(con: duckdb.DuckDBPyConnection, snapshot: Path, table: str) -
     _run_sql(con, f"CREATE OR REPLACE TEMP VIEW snap_{table} AS SELECT {columns} FROM {source}")
 
 
-def _ruled_sql(*, cutoff: str, as_of: str, band_points: str) -> str:
-    """Shown records with their status, rule, category and base points."""
-    return f"""
-    SELECT * EXCLUDE (points, has_bands, repeat_window, cap_rank),
-           CASE WHEN status <> '{COUNTED}' THEN 0
-                WHEN has_bands AND amount_fen IS NOT NULL THEN {band_points}
-                ELSE points END AS base_points,
-           CASE WHEN status = '{COUNTED}' THEN repeat_window END AS repeat_window,
-           CASE WHEN status = '{COUNTED}' THEN cap_rank END AS cap_rank
-    FROM (
-        SELECT sh.* EXCLUDE (category, category_json),
-               CASE WHEN NOT sh.in_force THEN '{NOT_IN_FORCE}'
-                    WHEN sh.rule_key IS NULL THEN '{NO_RULE}'
-                    ELSE '{COUNTED}' END AS status,
-               -- Whether the category is switched on is the catalogue category's
-               -- business; a counted record is filed (and capped) under its rule's.
-               CASE WHEN sh.in_force AND sh.rule_key IS NOT NULL
-                    THEN ru.category ELSE sh.category END AS category,
-               CASE WHEN sh.in_force AND sh.rule_key IS NOT NULL
-                    THEN ru.category_json ELSE sh.category_json END AS category_json,
-               ru.points, ru.has_bands, ru.repeat_window, ru.repeat_extra, ru.cap_rank
-        FROM (
-            SELECT r.record_id, r.subject_id, s.policy_key, r.record_type, r.decided_on,
-                   r.amount_fen, r.provider_id, r.provider_record_id,
-                   t.record_type_json, t.category, t.category_json,
-                   t.in_force[s.policy_key + 1] AS in_force,
-                   coalesce(s.prof_rules[r.record_type], t.generic_rule[s.policy_key + 1])
-                       AS rule_key
-            FROM snap_records r
-            JOIN pol_type t ON t.record_type = r.record_type
-            JOIN subj s ON s.subject_id = r.subject_id
-            ANTI JOIN inactive i ON i.record_id = r.record_id
-            WHERE r.recorded_at < {cutoff}
-              AND r.decided_on <= {as_of}
-              AND r.decided_on >= t.shown_from
-              AND (NOT t.negative OR coalesce(r.conduct_ended_on, r.decided_on) >= s.bar_from)
-        ) sh
-        LEFT JOIN pol_rule ru ON ru.rule_key = sh.rule_key
-    )"""
+def _cutoff(as_of: dt.date) -> str:
+    # What the system knew: recorded before the end of the as-of day (UTC).
+    return f"TIMESTAMP '{(as_of + dt.timedelta(days=1)).isoformat()} 00:00:00'"
 
 
-def _common_ctes(cutoff: str) -> str:
+def _stage_select(tables: _PolicyTables, as_of: dt.date, buckets: int) -> str:
+    """Pass 1: every shown record, with what pass 2 needs from the policy, in narrow rows
+    tagged with a hash bucket of the subject (all that pass 2 does is per subject)."""
+    cutoff = _cutoff(as_of)
+    band_points = (
+        f"CASE {' '.join(tables.band_cases)} ELSE points END" if tables.band_cases else "points"
+    )
+    # Python formats a missing value as "None"; the store never has one, but the answer
+    # must not depend on the engine even then.
+    ref = (
+        "(coalesce(CAST(provider_id AS VARCHAR), 'None') || ':' "
+        "|| coalesce(provider_record_id, 'None'))"
+    )
     return f"""
+WITH
 held AS (
     SELECT DISTINCT subject_id, profession
     FROM snap_professions
@@ -420,44 +403,66 @@ inactive AS (
     WHERE recorded_at < {cutoff}
     GROUP BY record_id
     HAVING arg_max(status, struct_pack(t := recorded_at, e := event_id)) <> 'active'
-)"""
-
-
-def _cutoff(as_of: dt.date) -> str:
-    # What the system knew: recorded before the end of the as-of day (UTC).
-    return f"TIMESTAMP '{(as_of + dt.timedelta(days=1)).isoformat()} 00:00:00'"
-
-
-def _stage_select(tables: _PolicyTables, as_of: dt.date, buckets: int) -> str:
-    """Pass 1: every shown record, with what it needs from the policy, in narrow rows
-    tagged with a hash bucket of the subject (all that pass 2 does is per subject)."""
-    band_points = (
-        f"CASE {' '.join(tables.band_cases)} ELSE points END" if tables.band_cases else "points"
-    )
-    ruled = _ruled_sql(cutoff=_cutoff(as_of), as_of=_sql_date(as_of), band_points=band_points)
-    ref = "(provider_id || ':' || provider_record_id)"
-    return f"""
-WITH {_common_ctes(_cutoff(as_of))}
+),
+shown AS (
+    SELECT r.record_id, r.subject_id, s.policy_key, t.type_rank, t.cat_rank, r.decided_on,
+           r.amount_fen, r.provider_id, r.provider_record_id,
+           t.in_force[s.policy_key + 1] AS in_force,
+           coalesce(s.prof_rules[r.record_type], t.generic_rule[s.policy_key + 1])
+               AS rule_key
+    FROM snap_records r
+    JOIN pol_type t ON t.record_type = r.record_type
+    JOIN subj s ON s.subject_id = r.subject_id
+    ANTI JOIN inactive i ON i.record_id = r.record_id
+    WHERE r.recorded_at < {cutoff}
+      AND r.decided_on <= {_sql_date(as_of)}
+      AND r.decided_on >= {_sql_date(tables.earliest_shown)}
+      AND r.decided_on >= t.shown_from
+      AND (NOT t.negative OR coalesce(r.conduct_ended_on, r.decided_on) >= s.bar_from)
+),
+ruled AS (
+    SELECT sh.* EXCLUDE (cat_rank, in_force),
+           CASE WHEN NOT sh.in_force THEN {NOT_IN_FORCE}
+                WHEN sh.rule_key IS NULL THEN {NO_RULE}
+                ELSE {COUNTED} END AS status,
+           -- Whether the category is switched on is the catalogue category's business;
+           -- a counted record is filed (and capped) under its rule's category.
+           CASE WHEN sh.in_force AND sh.rule_key IS NOT NULL
+                THEN ru.cat_rank ELSE sh.cat_rank END AS cat_rank,
+           ru.points, ru.has_bands, ru.repeat_window, ru.repeat_extra, ru.cap_rank
+    FROM shown sh
+    LEFT JOIN pol_rule ru ON ru.rule_key = sh.rule_key
+)
 SELECT hash(subject_id) % {buckets} AS bucket,
-       subject_id, record_id, policy_key, record_type, record_type_json, decided_on,
-       status, category, category_json, base_points, repeat_window, repeat_extra, cap_rank,
+       subject_id, record_id, policy_key, type_rank, cat_rank, decided_on, status,
+       CASE WHEN status <> {COUNTED} THEN 0
+            WHEN has_bands AND amount_fen IS NOT NULL THEN {band_points}
+            ELSE points END AS base_points,
+       CASE WHEN status = {COUNTED} THEN repeat_window END AS repeat_window,
+       repeat_extra,
+       CASE WHEN status = {COUNTED} THEN cap_rank END AS cap_rank,
        -- DuckDB writes nine control characters as upper-case \\u00XX where Python writes
        -- lower case; those (and a literal backslash-u00, whose escape also contains it)
        -- take the hand-made escape.
        CASE WHEN contains(ref_fast, '\\u00') THEN '"' || {_json_escape_sql(ref)} || '"'
             ELSE ref_fast END AS ref_json
-FROM (SELECT *, CAST(to_json({ref}) AS VARCHAR) AS ref_fast FROM ({ruled}))
+FROM (SELECT *, CAST(to_json({ref}) AS VARCHAR) AS ref_fast FROM ruled)
 """
 
 
 def _bucket_sql(
     tables: _PolicyTables, as_of: dt.date, source: str, bucket: int, buckets: int
 ) -> str:
-    """Pass 2, for the subjects of one bucket: repeats, caps, score and grade, and every
-    contribution as canonical JSON, one row each (a subject without any: one row with a
-    null item), sorted by subject and the contract's order; ``_assemble`` joins them."""
+    """Pass 2, for the subjects of one bucket: repeats, caps, score and grade.
+
+    Rows come sorted by subject: first a header (policy, score, grade), then every
+    contribution as canonical JSON in the contract's order; ``_assemble`` joins them.
+    """
     # No policy at all only when there are no subjects; the CASE still has to parse.
     grade_rank = f"CASE {' '.join(tables.grade_cases)} END" if tables.grade_cases else "0"
+    type_json = _sql_list(_json(t) for t in tables.type_names)
+    cat_json = _sql_list(_json(c) for c in tables.category_names)
+    status_json = _sql_list(_json(s) for s in STATUSES)
     return f"""
 WITH
 subj AS (
@@ -472,7 +477,7 @@ recs AS (SELECT * FROM {source}),
 repeats AS (
     SELECT record_id,
            CASE WHEN decided_on - lag(decided_on) OVER (
-                         PARTITION BY subject_id, record_type ORDER BY decided_on, record_id
+                         PARTITION BY subject_id, type_rank ORDER BY decided_on, record_id
                      ) <= repeat_window
                 THEN repeat_extra ELSE 0 END AS repeat_points
     FROM recs
@@ -486,49 +491,54 @@ records_c AS (
     LEFT JOIN repeats rp ON rp.record_id = c.record_id
 ),
 caps AS (
-    SELECT subject_id, category, category_json,
+    SELECT subject_id, cat_rank,
            CASE WHEN min_points IS NOT NULL AND total < min_points THEN min_points - total
                 WHEN max_points IS NOT NULL AND total > max_points THEN max_points - total
            END AS points
     FROM (
-        SELECT r.subject_id, r.category, any_value(r.category_json) AS category_json,
-               any_value(c.min_points) AS min_points, any_value(c.max_points) AS max_points,
-               sum(r.points) AS total
+        SELECT r.subject_id, r.cat_rank, any_value(c.min_points) AS min_points,
+               any_value(c.max_points) AS max_points, sum(r.points) AS total
         FROM records_c r
-        JOIN pol_category c ON c.policy_key = r.policy_key AND c.category = r.category
-        WHERE r.status = '{COUNTED}'
-        GROUP BY r.subject_id, r.category
+        JOIN pol_category c ON c.policy_key = r.policy_key AND c.cat_rank = r.cat_rank
+        WHERE r.status = {COUNTED}
+        GROUP BY r.subject_id, r.cat_rank
     )
 ),
+-- kind: 0 cap, 1 record ('cap' < 'record'); a cap's record type '' sorts before all.
 contrib AS (
-    SELECT subject_id, points, cap_rank, 'record' AS kind, record_type AS type_key,
-           record_id AS id_key, category,
+    SELECT subject_id, points, cap_rank, 1 AS kind, type_rank, record_id AS id_key,
+           cat_rank,
            concat(
                '{{"base_points":', base_points,
-               ',"category":', category_json,
+               ',"category":', {cat_json}[cat_rank + 1],
                ',"kind":"record","points":', points,
                ',"record_id":', record_id,
                ',"record_ref":', ref_json,
-               ',"record_type":', record_type_json,
+               ',"record_type":', {type_json}[type_rank + 1],
                ',"repeat_points":', repeat_points,
-               ',"status":"', status, '"}}'
+               ',"status":', {status_json}[status + 1], '}}'
            ) AS item
     FROM records_c
     UNION ALL
-    SELECT subject_id, points, NULL, 'cap', '', 0, category,
+    SELECT subject_id, points, NULL, 0, -1, 0, cat_rank,
            concat(
-               '{{"base_points":0,"category":', category_json,
+               '{{"base_points":0,"category":', {cat_json}[cat_rank + 1],
                ',"kind":"cap","points":', points,
                ',"repeat_points":0,"status":"cap"}}'
            )
     FROM caps
     WHERE points IS NOT NULL
 ),
+-- Every subject, with contributions or without, passes through one aggregate.
 per_subject AS (
-    SELECT s.subject_id, s.policy_key, sum(c.points) AS total, max(c.cap_rank) AS cap_rank
-    FROM subj s
-    LEFT JOIN contrib c ON c.subject_id = s.subject_id
-    GROUP BY s.subject_id, s.policy_key
+    SELECT subject_id, max(policy_key) AS policy_key, sum(points) AS total,
+           max(cap_rank) AS cap_rank
+    FROM (
+        SELECT subject_id, NULL::INTEGER AS policy_key, points, cap_rank FROM contrib
+        UNION ALL
+        SELECT subject_id, policy_key, NULL, NULL FROM subj
+    )
+    GROUP BY subject_id
 ),
 graded AS (
     SELECT *, {grade_rank} AS band_rank
@@ -539,17 +549,17 @@ graded AS (
         JOIN pol_policy p ON p.policy_key = a.policy_key
     )
 )
-SELECT
-    CAST(g.subject_id AS BIGINT) AS subject_id,
-    g.policy_id,
-    g.policy_version,
-    CAST(g.score AS BIGINT) AS score,
-    g.grade_names[greatest(g.band_rank, coalesce(g.cap_rank, g.band_rank)) + 1] AS grade,
-    c.item,
-    c.points <> 0 AS nonzero
-FROM graded g
-LEFT JOIN contrib c ON c.subject_id = g.subject_id
-ORDER BY g.subject_id, -abs(c.points), c.points, c.kind, c.type_key, c.id_key, c.category
+SELECT subject_id, 0 AS part, policy_id, policy_version, CAST(score AS BIGINT) AS score,
+       grade_names[greatest(band_rank, coalesce(cap_rank, band_rank)) + 1] AS grade,
+       NULL::VARCHAR AS item, NULL::BOOLEAN AS nonzero,
+       NULL::BIGINT AS points, NULL::INTEGER AS kind, NULL::SMALLINT AS type_rank,
+       NULL::BIGINT AS id_key, NULL::SMALLINT AS cat_rank
+FROM graded
+UNION ALL
+SELECT subject_id, 1, NULL, NULL, NULL, NULL, item, points <> 0,
+       points, kind, type_rank, id_key, cat_rank
+FROM contrib
+ORDER BY subject_id, part, -abs(points), points, kind, type_rank, id_key, cat_rank
 """
 
 
@@ -575,31 +585,30 @@ def _json_lists(items: pa.Array, keep: pa.BooleanArray, starts: pa.Array) -> pa.
 
 
 def _assemble(rows: pa.Table, as_of: dt.date) -> pa.RecordBatch:
-    """One result row per subject from its sorted contribution rows (all of them)."""
+    """One result row per subject from its header row and sorted contribution rows."""
     rows = rows.combine_chunks()
-    subject_ids = rows.column("subject_id").chunk(0) if rows.num_rows else pa.array([], pa.int64())
-    is_start = _run_starts(subject_ids)
-    starts = pc.indices_nonzero(is_start)
+    is_start = _run_starts(rows.column("subject_id").combine_chunks())
+    starts = pc.indices_nonzero(is_start)  # each subject's header row
     items = rows.column("item").combine_chunks()
     present = items.is_valid()
     nonzero = pc.and_(present, pc.fill_null(rows.column("nonzero").combine_chunks(), False))
-    # The first REASON_COUNT non-zero contributions of a subject are its reasons: rank each
-    # non-zero one within its run.
+    # The first REASON_COUNT non-zero contributions of a subject are its reasons: rank
+    # each non-zero one within its subject.
     counted = pc.cast(nonzero, pa.int64())
     running = pc.cumulative_sum(counted)
     before = pc.subtract(running, counted).take(starts)
-    run_of_row = pc.subtract(pc.cumulative_sum(pc.cast(is_start, pa.int64())), 1)
-    rank = pc.subtract(running, before.take(run_of_row))
+    subject_of_row = pc.subtract(pc.cumulative_sum(pc.cast(is_start, pa.int64())), 1)
+    rank = pc.subtract(running, before.take(subject_of_row))
     reasons = pc.and_(nonzero, pc.less_equal(rank, REASON_COUNT))
-    first = starts
+    headers = rows.take(starts)
     return pa.RecordBatch.from_arrays(
         [
-            rows.column("subject_id").take(first).combine_chunks(),
+            headers.column("subject_id").combine_chunks().cast(pa.int64()),
             pa.array([as_of] * len(starts), type=pa.date32()),
-            rows.column("policy_id").take(first).combine_chunks(),
-            rows.column("policy_version").take(first).combine_chunks(),
-            rows.column("score").take(first).combine_chunks(),
-            rows.column("grade").take(first).combine_chunks(),
+            headers.column("policy_id").combine_chunks().cast(pa.string()),
+            headers.column("policy_version").combine_chunks().cast(pa.string()),
+            headers.column("score").combine_chunks().cast(pa.int64()),
+            headers.column("grade").combine_chunks().cast(pa.string()),
             _json_lists(items, reasons, starts),
             _json_lists(items, present, starts),
         ],
@@ -608,16 +617,15 @@ def _assemble(rows: pa.Table, as_of: dt.date) -> pa.RecordBatch:
 
 
 def _write_sorted(reader: pa.RecordBatchReader, writer: pq.ParquetWriter, as_of: dt.date) -> int:
-    """Stream sorted contribution rows into result rows; a subject's rows may straddle
-    two batches, so the last subject of each batch waits for the next one."""
+    """Stream sorted rows into result rows; a subject's rows may straddle two batches, so
+    the last subject of each batch waits for the next one."""
     written = 0
     pending: pa.Table | None = None
     for batch in reader:
         rows = pa.Table.from_batches([batch])
         if pending is not None:
             rows = pa.concat_tables([pending, rows])
-        ids = rows.column("subject_id").combine_chunks()
-        starts = pc.indices_nonzero(_run_starts(ids))
+        starts = pc.indices_nonzero(_run_starts(rows.column("subject_id").combine_chunks()))
         last = starts[-1].as_py() if len(starts) else 0
         pending = rows.slice(last)
         if last:
@@ -636,7 +644,8 @@ class DuckDBExecutor:
 
     ``records_per_pass`` bounds memory: subjects are split into hash buckets of about
     that many records, pass 1 writes each bucket's shown records to its own files, and
-    pass 2 scores one bucket at a time (with one bucket, pass 1 feeds pass 2 directly).
+    pass 2 scores one bucket at a time. ``passes`` fixes the number of buckets instead
+    (tests use it to take the multi-pass path on tiny inputs).
     """
 
     name = "duckdb"
@@ -649,7 +658,7 @@ class DuckDBExecutor:
         temp_directory: Path | None = None,
         records_per_pass: int | None = None,
         passes: int | None = None,
-        batch_rows: int = 100_000,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> None:
         self.memory_limit = memory_limit or os.environ.get(ENV_MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT
         env_threads = os.environ.get(ENV_THREADS)
@@ -659,9 +668,7 @@ class DuckDBExecutor:
         self.records_per_pass = records_per_pass or (
             int(env_pass) if env_pass else DEFAULT_RECORDS_PER_PASS
         )
-        # A fixed number of passes instead (tests use it to take the multi-pass path).
         self.passes = passes
-        # Contribution rows per Arrow batch handed to Python: some tens of MB of JSON.
         self.batch_rows = batch_rows
 
     def score(
@@ -674,7 +681,7 @@ class DuckDBExecutor:
         progress: Progress | None = None,
     ) -> int:
         """Score every subject of ``snapshot`` into ``out``; ``progress`` is told how many
-        more subjects are done (0 at the start, then after each bucket)."""
+        more subjects are done (0 at the start, then after each pass over a bucket)."""
         snapshot = Path(snapshot)
         out = Path(out)
         if not snapshot.is_dir():
@@ -699,6 +706,11 @@ class DuckDBExecutor:
             "temp_directory": str(spill),
             # Row order is not part of the contract; keeping it costs memory.
             "preserve_insertion_order": False,
+            # Joins run as written, the big side probing a hash table of the small one.
+            # DuckDB's estimate of the records left after the date filters is far too
+            # low, and with it the optimiser would build a hash table of the shown
+            # records (all of them) to probe with the subjects.
+            "disabled_optimizers": "join_order,build_side_probe_side",
         }
         if self.threads:
             config["threads"] = self.threads
@@ -735,7 +747,7 @@ class DuckDBExecutor:
             buckets = max(1, -(-records // self.records_per_pass))
         staged = _stage_select(tables, as_of, buckets)
         if buckets == 1:
-            # Everything fits one pass: read pass 1's rows straight from its query.
+            # Everything fits one pass: pass 2 reads pass 1's rows straight from its query.
             sources = [f"(SELECT * EXCLUDE (bucket) FROM ({staged}))"]
         else:
             _run_sql(

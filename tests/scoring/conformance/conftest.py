@@ -41,9 +41,10 @@ EXECUTORS: dict[str, Callable[[], PopulationExecutor]] = {
     "duckdb-passes": _duckdb_in_small_passes,
 }
 REFERENCE = "python"
-# Configurations of an engine listed above: they run the hand-written cases and the larger
-# random population, not the hypothesis search, which their engine already gets.
-VARIANTS = {"duckdb-passes"}
+# Configurations of an engine listed above, by their engine: they run the hand-written
+# cases and the larger random population, not the hypothesis search, which their engine
+# already gets, and share their engine's ``notimpl`` marks.
+VARIANTS = {"duckdb-passes": "duckdb"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,7 +59,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         name = callspec.params.get("executor_name") if callspec is not None else None
         for mark in item.iter_markers("notimpl"):
-            if name in mark.args[0]:
+            if name in mark.args[0] or VARIANTS.get(str(name)) in mark.args[0]:
                 reason = mark.kwargs.get("reason", "not implemented")
                 item.add_marker(pytest.mark.xfail(reason=f"{name}: {reason}", strict=True))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
@@ -147,3 +148,35 @@ def test_reads_and_refusals_are_audited(client: TestClient, pilot: Pilot) -> Non
     # The entries name IDs only masked.
     for r in audit_rows(pilot.engine):
         assert number not in r.detail and pilot.unregistered not in r.detail
+
+
+def test_a_stored_score_without_its_list_computes_it_on_request(
+    client: TestClient, pilot: Pilot
+) -> None:
+    number = pilot.jiangsu[0]
+    sid = _sid(pilot, number)
+    headers = pilot.headers("caseworker")
+    day = "2026-11-20"
+    url = f"/v1/subjects/{number}/score?as_of={day}"
+    full = client.get(f"{url}&contributions=true", headers=headers).json()
+    # As a population rescore stores it: the reasons, no contribution list.
+    with pilot.engine.begin() as conn:
+        conn.execute(
+            insert(Score).values(
+                subject_id=sid,
+                as_of=dt.date.fromisoformat(day),
+                computed_at=dt.datetime(2100, 1, 1),
+                engine="duckdb",
+                policy_id=full["policy"]["id"],
+                policy_version=full["policy"]["version"],
+                score=full["score"],
+                grade=full["grade"],
+                reasons=json.dumps(full["reasons"]),
+                contributions=None,
+            )
+        )
+    short = client.get(url, headers=headers).json()
+    assert short["engine"] == "duckdb" and short["contributions"] is None
+    again = client.get(f"{url}&contributions=true", headers=headers).json()
+    assert again["engine"] == "duckdb"  # the stored answer, its list computed again
+    assert again["contributions"] == full["contributions"]

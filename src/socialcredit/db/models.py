@@ -228,7 +228,8 @@ class Score(Base):
     score: Mapped[int] = mapped_column(Integer)
     grade: Mapped[str] = mapped_column(String(4))
     reasons: Mapped[str] = mapped_column(Text)  # canonical JSON, see scoring.results
-    contributions: Mapped[str] = mapped_column(Text)
+    # Null for population rescores, which store the reasons only; see migration 0004.
+    contributions: Mapped[str | None] = mapped_column(Text)
 
 
 class RescoreQueue(Base):

@@ -450,21 +450,37 @@ FROM (SELECT *, CAST(to_json({ref}) AS VARCHAR) AS ref_fast FROM ruled)
 """
 
 
-def _bucket_sql(
-    tables: _PolicyTables, as_of: dt.date, source: str, bucket: int, buckets: int
-) -> str:
-    """Pass 2, for the subjects of one bucket: repeats, caps, score and grade.
-
-    Rows come sorted by subject: first a header (policy, score, grade), then every
-    contribution as canonical JSON in the contract's order; ``_assemble`` joins them.
-    """
-    # No policy at all only when there are no subjects; the CASE still has to parse.
-    grade_rank = f"CASE {' '.join(tables.grade_cases)} END" if tables.grade_cases else "0"
+def _record_json(tables: _PolicyTables, col: str) -> str:
+    """A record contribution's canonical JSON from its columns (``col`` prefixes them)."""
     type_json = _sql_list(_json(t) for t in tables.type_names)
     cat_json = _sql_list(_json(c) for c in tables.category_names)
     status_json = _sql_list(_json(s) for s in STATUSES)
+    return f"""concat(
+               '{{"base_points":', {col}base_points,
+               ',"category":', {cat_json}[{col}cat_rank + 1],
+               ',"kind":"record","points":', {col}points,
+               ',"record_id":', {col}record_id,
+               ',"record_ref":', {col}ref_json,
+               ',"record_type":', {type_json}[{col}type_rank + 1],
+               ',"repeat_points":', {col}repeat_points,
+               ',"status":', {status_json}[{col}status + 1], '}}'
+           )"""
+
+
+def _cap_json(tables: _PolicyTables, col: str) -> str:
+    """A cap contribution's canonical JSON from its columns (``col`` prefixes them)."""
+    cat_json = _sql_list(_json(c) for c in tables.category_names)
+    return f"""concat(
+               '{{"base_points":0,"category":', {cat_json}[{col}cat_rank + 1],
+               ',"kind":"cap","points":', {col}points,
+               ',"repeat_points":0,"status":"cap"}}'
+           )"""
+
+
+def _scoring_ctes(source: str, bucket: int, buckets: int) -> str:
+    """Pass 2's common part, for the subjects of one bucket: ``subj``, ``records_c``
+    (shown records with their repeat points) and ``caps``."""
     return f"""
-WITH
 subj AS (
     SELECT s.subject_id, m.policy_key
     FROM snap_subjects s
@@ -503,29 +519,49 @@ caps AS (
         WHERE r.status = {COUNTED}
         GROUP BY r.subject_id, r.cat_rank
     )
-),
+)
+"""
+
+
+def _graded_cte(tables: _PolicyTables) -> str:
+    """``graded``: ``per_subject`` joined to its policy, with the band of its score."""
+    # No policy at all only when there are no subjects; the CASE still has to parse.
+    grade_rank = f"CASE {' '.join(tables.grade_cases)} END" if tables.grade_cases else "0"
+    return f"""
+graded AS (
+    SELECT *, {grade_rank} AS band_rank
+    FROM (
+        SELECT a.*, p.policy_id, p.policy_version,
+               p.grade_names, p.base_score + coalesce(a.total, 0) AS score
+        FROM per_subject a
+        JOIN pol_policy p ON p.policy_key = a.policy_key
+    )
+)"""
+
+
+_GRADE = "grade_names[greatest(band_rank, coalesce(cap_rank, band_rank)) + 1]"
+
+
+def _bucket_sql(
+    tables: _PolicyTables, as_of: dt.date, source: str, bucket: int, buckets: int
+) -> str:
+    """Pass 2 with every contribution, for the subjects of one bucket.
+
+    Rows come sorted by subject: first a header (policy, score, grade), then every
+    contribution as canonical JSON in the contract's order; ``_assemble`` joins them.
+    """
+    return f"""
+WITH
+{_scoring_ctes(source, bucket, buckets)},
 -- kind: 0 cap, 1 record ('cap' < 'record'); a cap's record type '' sorts before all.
 contrib AS (
     SELECT subject_id, points, cap_rank, 1 AS kind, type_rank, record_id AS id_key,
            cat_rank,
-           concat(
-               '{{"base_points":', base_points,
-               ',"category":', {cat_json}[cat_rank + 1],
-               ',"kind":"record","points":', points,
-               ',"record_id":', record_id,
-               ',"record_ref":', ref_json,
-               ',"record_type":', {type_json}[type_rank + 1],
-               ',"repeat_points":', repeat_points,
-               ',"status":', {status_json}[status + 1], '}}'
-           ) AS item
+           {_record_json(tables, "")} AS item
     FROM records_c
     UNION ALL
     SELECT subject_id, points, NULL, 0, -1, 0, cat_rank,
-           concat(
-               '{{"base_points":0,"category":', {cat_json}[cat_rank + 1],
-               ',"kind":"cap","points":', points,
-               ',"repeat_points":0,"status":"cap"}}'
-           )
+           {_cap_json(tables, "")}
     FROM caps
     WHERE points IS NOT NULL
 ),
@@ -540,17 +576,9 @@ per_subject AS (
     )
     GROUP BY subject_id
 ),
-graded AS (
-    SELECT *, {grade_rank} AS band_rank
-    FROM (
-        SELECT a.subject_id, a.policy_key, a.cap_rank, p.policy_id, p.policy_version,
-               p.grade_names, p.base_score + coalesce(a.total, 0) AS score
-        FROM per_subject a
-        JOIN pol_policy p ON p.policy_key = a.policy_key
-    )
-)
+{_graded_cte(tables)}
 SELECT subject_id, 0 AS part, policy_id, policy_version, CAST(score AS BIGINT) AS score,
-       grade_names[greatest(band_rank, coalesce(cap_rank, band_rank)) + 1] AS grade,
+       {_GRADE} AS grade,
        NULL::VARCHAR AS item, NULL::BOOLEAN AS nonzero,
        NULL::BIGINT AS points, NULL::INTEGER AS kind, NULL::SMALLINT AS type_rank,
        NULL::BIGINT AS id_key, NULL::SMALLINT AS cat_rank
@@ -560,6 +588,66 @@ SELECT subject_id, 1, NULL, NULL, NULL, NULL, item, points <> 0,
        points, kind, type_rank, id_key, cat_rank
 FROM contrib
 ORDER BY subject_id, part, -abs(points), points, kind, type_rank, id_key, cat_rank
+"""
+
+
+def _reasons_sql(
+    tables: _PolicyTables, as_of: dt.date, source: str, bucket: int, buckets: int
+) -> str:
+    """Pass 2 without the full list, for the subjects of one bucket: one finished row per
+    subject (policy, score, grade, reasons as canonical JSON), in no particular order.
+
+    Nothing is sorted and no contribution becomes JSON unless it is a reason: the same
+    aggregate that sums a subject's points keeps its ``REASON_COUNT`` first non-zero
+    contributions in the contract's order (a top-k ``min_by`` on the sort key, which
+    returns them smallest key first), and only those are rendered.
+    """
+    item = (
+        f"CASE WHEN x.kind = 0 THEN {_cap_json(tables, 'x.')} ELSE {_record_json(tables, 'x.')} END"
+    )
+    return f"""
+WITH
+{_scoring_ctes(source, bucket, buckets)},
+-- kind: 0 cap, 1 record ('cap' < 'record'); a cap's record type '' sorts before all.
+contrib AS (
+    SELECT subject_id, points, cap_rank, 1 AS kind, type_rank, record_id AS id_key,
+           cat_rank, base_points, repeat_points, status, ref_json
+    FROM records_c
+    UNION ALL
+    SELECT subject_id, points, NULL, 0, -1, 0, cat_rank, 0, 0, NULL, NULL
+    FROM caps
+    WHERE points IS NOT NULL
+),
+-- Every subject, with contributions or without, passes through one aggregate.
+per_subject AS (
+    SELECT subject_id, max(policy_key) AS policy_key, sum(points) AS total,
+           max(cap_rank) AS cap_rank,
+           min_by(
+               struct_pack(kind := kind, points := points, cat_rank := cat_rank,
+                           type_rank := type_rank, record_id := id_key,
+                           base_points := base_points, repeat_points := repeat_points,
+                           status := status, ref_json := ref_json),
+               struct_pack(a := -abs(points), p := points, k := kind, t := type_rank,
+                           i := id_key, c := cat_rank),
+               {REASON_COUNT}
+           ) FILTER (WHERE points <> 0) AS top
+    FROM (
+        SELECT subject_id, NULL::INTEGER AS policy_key, points, cap_rank, kind, type_rank,
+               id_key, cat_rank, base_points, repeat_points, status, ref_json
+        FROM contrib
+        UNION ALL
+        SELECT subject_id, policy_key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL
+        FROM subj
+    )
+    GROUP BY subject_id
+),
+{_graded_cte(tables)}
+SELECT subject_id, policy_id, policy_version, CAST(score AS BIGINT) AS score,
+       {_GRADE} AS grade,
+       '[' || coalesce(array_to_string(list_transform(top, lambda x: {item}), ','), '')
+           || ']' AS reasons
+FROM graded
 """
 
 
@@ -639,6 +727,32 @@ def _write_sorted(reader: pa.RecordBatchReader, writer: pq.ParquetWriter, as_of:
     return written
 
 
+def _write_reasons(reader: pa.RecordBatchReader, writer: pq.ParquetWriter, as_of: dt.date) -> int:
+    """Stream finished rows (one per subject, reasons included) into the result file, the
+    ``contributions`` column null."""
+    written = 0
+    for batch in reader:
+        n = batch.num_rows
+        if not n:
+            continue
+        result = pa.RecordBatch.from_arrays(
+            [
+                batch.column("subject_id").cast(pa.int64()),
+                pa.array([as_of] * n, type=pa.date32()),
+                batch.column("policy_id").cast(pa.string()),
+                batch.column("policy_version").cast(pa.string()),
+                batch.column("score").cast(pa.int64()),
+                batch.column("grade").cast(pa.string()),
+                batch.column("reasons").cast(pa.string()),
+                pa.nulls(n, type=pa.string()),
+            ],
+            schema=RESULT_SCHEMA,
+        )
+        writer.write_batch(result)
+        written += n
+    return written
+
+
 class DuckDBExecutor:
     """Scores a whole snapshot in DuckDB; see the module docstring.
 
@@ -679,9 +793,13 @@ class DuckDBExecutor:
         as_of: dt.date,
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
+        contributions: bool = False,
     ) -> int:
         """Score every subject of ``snapshot`` into ``out``; ``progress`` is told how many
-        more subjects are done (0 at the start, then after each pass over a bucket)."""
+        more subjects are done (0 at the start, then after each pass over a bucket).
+
+        With ``contributions`` every contribution is rendered and ordered; without, only
+        the reasons are (``_reasons_sql``), which is most of the saving."""
         snapshot = Path(snapshot)
         out = Path(out)
         if not snapshot.is_dir():
@@ -695,7 +813,14 @@ class DuckDBExecutor:
             con = duckdb.connect(config=self._config(Path(work) / "spill"))
             try:
                 return self._run(
-                    con, snapshot, out, Path(work) / "stage", as_of, policies, progress
+                    con,
+                    snapshot,
+                    out,
+                    Path(work) / "stage",
+                    as_of,
+                    policies,
+                    progress,
+                    contributions,
                 )
             finally:
                 con.close()
@@ -725,6 +850,7 @@ class DuckDBExecutor:
         as_of: dt.date,
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None,
+        contributions: bool,
     ) -> int:
         for table in TABLES:
             _snapshot_view(con, snapshot, table)
@@ -768,8 +894,12 @@ class DuckDBExecutor:
         count = 0
         with pq.ParquetWriter(out, RESULT_SCHEMA) as writer:
             for bucket, source in enumerate(sources):
-                query = con.sql(_bucket_sql(tables, as_of, source, bucket, buckets))
-                done = _write_sorted(query.to_arrow_reader(self.batch_rows), writer, as_of)
+                if contributions:
+                    query = con.sql(_bucket_sql(tables, as_of, source, bucket, buckets))
+                    done = _write_sorted(query.to_arrow_reader(self.batch_rows), writer, as_of)
+                else:
+                    query = con.sql(_reasons_sql(tables, as_of, source, bucket, buckets))
+                    done = _write_reasons(query.to_arrow_reader(self.batch_rows), writer, as_of)
                 count += done
                 if progress is not None:
                     progress(done)

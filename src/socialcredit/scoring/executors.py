@@ -32,8 +32,14 @@ class PopulationExecutor(Protocol):
         as_of: dt.date,
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
+        contributions: bool = False,
     ) -> int:
-        """Score every subject of ``snapshot`` into ``out`` (RESULT_SCHEMA); returns the count."""
+        """Score every subject of ``snapshot`` into ``out`` (RESULT_SCHEMA); returns the count.
+
+        Without ``contributions`` the ``contributions`` column is null and every other
+        column is exactly what it would be with it: a stored score keeps only its reasons,
+        and an engine may spare itself building and ordering every contribution.
+        """
         ...
 
 

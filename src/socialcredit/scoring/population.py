@@ -76,6 +76,10 @@ def rescore_population(
             as_of=as_of,
             policies=policies,
             progress=lambda k: report(f"scoring ({engine_name})", k, total),
+            # A stored score needs its reasons, not every contribution: rendering and
+            # ordering those for the whole population was most of the rescore's cost.
+            # Readers compute the full list on request (``scoring.store.compute``).
+            contributions=False,
         )
         report("writing back", 0, n)
         write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)

@@ -59,6 +59,7 @@ class PythonExecutor:
         as_of: dt.date,
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
+        contributions: bool = False,
     ) -> int:
         limit = cutoff(as_of)
         status = statuses_as_of(read_table(snapshot, "status_events"), limit)
@@ -97,7 +98,9 @@ class PythonExecutor:
                 professions=frozenset(professions.get(s["subject_id"], ())),
                 records=tuple(records.get(s["subject_id"], ())),
             )
-            rows.append(evaluate(facts, policy, as_of, catalogue).to_row())
+            rows.append(
+                evaluate(facts, policy, as_of, catalogue).to_row(contributions=contributions)
+            )
             if progress is not None and len(rows) % 10_000 == 0:
                 progress(10_000)
         if progress is not None:

@@ -49,7 +49,9 @@ class ScoreResult:
     def reasons(self) -> tuple[Contribution, ...]:
         return tuple(c for c in self.contributions if c.points != 0)[:REASON_COUNT]
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, *, contributions: bool = True) -> dict[str, Any]:
+        """The result as a RESULT_SCHEMA row; without ``contributions`` that column is null
+        (the reasons are all a stored score needs, and the full list is the costly part)."""
         return {
             "subject_id": self.subject_id,
             "as_of": self.as_of,
@@ -58,7 +60,7 @@ class ScoreResult:
             "score": self.score,
             "grade": self.grade,
             "reasons": contributions_json(self.reasons),
-            "contributions": contributions_json(self.contributions),
+            "contributions": contributions_json(self.contributions) if contributions else None,
         }
 
 
@@ -77,6 +79,7 @@ def parse_contributions(text: str) -> tuple[Contribution, ...]:
 
 
 # The Parquet file every population executor writes and the write-back reads.
+# ``contributions`` is null unless the executor was asked for the full list.
 RESULT_SCHEMA = pa.schema(
     [
         ("subject_id", pa.int64()),

@@ -189,6 +189,9 @@ def write_back(
 
     With ``snapshot_taken``, subjects queued before the snapshot was exported leave the
     rescore queue: the results include their changes. Later entries stay queued.
+
+    ``contributions`` is stored as the file has it: null from a population rescore, which
+    asks its executor for the reasons only (``contributions=False``).
     """
     at = utcnow()
     n = 0

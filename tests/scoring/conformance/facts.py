@@ -163,14 +163,25 @@ def run_executor(
     as_of: dt.date,
     policies: Sequence[ResolvedPolicy],
     partition_by_province: bool = False,
+    contributions: bool = True,
 ) -> dict[int, dict[str, Any]]:
-    """Score ``facts`` and return the result rows by subject id, checking the file's shape."""
+    """Score ``facts`` and return the result rows by subject id, checking the file's shape.
+
+    Every contribution is asked for unless ``contributions`` is false: the comparisons
+    cover the full list, and ``test_random`` holds the short form to the full one."""
     snapshot = write_snapshot(
         workdir / "snapshot", facts, partition_by_province=partition_by_province
     )
     out = workdir / "scores.parquet"
     ticks: list[int] = []
-    count = executor.score(snapshot, out, as_of=as_of, policies=policies, progress=ticks.append)
+    count = executor.score(
+        snapshot,
+        out,
+        as_of=as_of,
+        policies=policies,
+        progress=ticks.append,
+        contributions=contributions,
+    )
     assert ticks, "progress was never reported"
     table = pq.read_table(out)
     assert table.schema.names == RESULT_SCHEMA.names

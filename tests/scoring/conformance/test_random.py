@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,10 +213,7 @@ def test_random_populations_agree_with_the_reference(
     compare(searched, reference, facts, as_of, load_policies())
 
 
-@pytest.mark.parametrize("as_of", [dt.date(2026, 8, 15), dt.date(2027, 3, 31)])
-def test_a_larger_random_population_agrees_with_the_reference(
-    candidate: PopulationExecutor, reference: PopulationExecutor, as_of: dt.date
-) -> None:
+def larger_population(as_of: dt.date) -> Facts:
     """A few hundred subjects with every record type: breadth the small examples lack."""
     rng = random.Random(20260401)
     subjects = [Subject(i, province_code=rng.choice(PROVINCES)) for i in range(1, 401)]
@@ -254,6 +252,59 @@ def test_a_larger_random_population_agrees_with_the_reference(
         )
         for _ in range(150)
     ]
-    compare(
-        candidate, reference, Facts(subjects, records, events, professions), as_of, load_policies()
-    )
+    return Facts(subjects, records, events, professions)
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 8, 15), dt.date(2027, 3, 31)])
+def test_a_larger_random_population_agrees_with_the_reference(
+    candidate: PopulationExecutor, reference: PopulationExecutor, as_of: dt.date
+) -> None:
+    compare(candidate, reference, larger_population(as_of), as_of, load_policies())
+
+
+def assert_short_form_matches(
+    executor: PopulationExecutor, facts: Facts, as_of: dt.date, policies: Sequence[ResolvedPolicy]
+) -> None:
+    """Without the full list an executor gives the same rows (reasons byte for byte), only
+    ``contributions`` null: the short form is what stored population scores use."""
+    with tempfile.TemporaryDirectory() as tmp:
+        full = run_executor(executor, Path(tmp, "full"), facts, as_of=as_of, policies=policies)
+        short = run_executor(
+            executor,
+            Path(tmp, "short"),
+            facts,
+            as_of=as_of,
+            policies=policies,
+            contributions=False,
+        )
+    assert short.keys() == full.keys()
+    for subject_id, row in short.items():
+        assert row["contributions"] is None, f"subject {subject_id}: contributions not null"
+        want = full[subject_id] | {"contributions": None}
+        assert row == want, f"subject {subject_id}: {executor.name} short form differs"
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 8, 15), dt.date(2027, 3, 31)])
+def test_without_contributions_only_the_list_is_left_out(
+    executor: PopulationExecutor, as_of: dt.date
+) -> None:
+    assert_short_form_matches(executor, larger_population(as_of), as_of, load_policies())
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(population=populations())
+def test_random_populations_without_contributions(
+    executor_name: str, executor: PopulationExecutor, population: tuple[dt.date, Facts]
+) -> None:
+    if executor_name in VARIANTS:
+        pytest.skip("a variant of an engine the search already covers")
+    as_of, facts = population
+    assert_short_form_matches(executor, facts, as_of, load_policies())

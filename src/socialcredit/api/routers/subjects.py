@@ -250,6 +250,17 @@ def subject_score(
                 else None,
             )
         else:
+            every_stored = None
+            if contributions:
+                every_stored = stored.contributions
+                if every_stored is None:
+                    # A population rescore stores the reasons only; the full list is
+                    # computed here, for the same subject and as-of date.
+                    try:
+                        (again,) = compute(conn, [row.id], stored.as_of, load_policies())
+                    except PolicyError as exc:
+                        raise ApiError(422, "no_policy_in_force", str(exc)) from None
+                    every_stored = contributions_json(again.contributions)
             answer = ScoreExplanation(
                 subject=display(row.code, full=full_id),
                 score=stored.score,
@@ -262,10 +273,9 @@ def subject_score(
                     Contribution.model_validate(c) for c in parse_contributions(stored.reasons)
                 ],
                 contributions=[
-                    Contribution.model_validate(c)
-                    for c in parse_contributions(stored.contributions)
+                    Contribution.model_validate(c) for c in parse_contributions(every_stored)
                 ]
-                if contributions
+                if every_stored is not None
                 else None,
             )
         # Written in the transaction that stores the score: both commit, or neither.

@@ -6,6 +6,7 @@ aliases next to a comment saying why those roles and no others.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -51,10 +52,8 @@ def _lookup(engine: Engine, key: str) -> Principal | None:
         return authenticate(conn, key)
 
 
-async def authenticated(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    api_key: Annotated[str | None, Security(_api_key)],
+async def _principal(
+    request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
 ) -> Principal:
     key = (bearer.credentials if bearer is not None else api_key or "").strip()
     if not key:
@@ -68,23 +67,77 @@ async def authenticated(
     digest = hash_key(key)
     principal = cache.get(digest)
     if principal is None:
-        principal = await run_in_threadpool(_lookup, request.app.state.engine, key)
+        principal = await _lookup_once(request, cache, digest, key)
         if principal is None:
             # One answer for unknown, malformed and revoked keys: which it was is not the
             # caller's business, and telling would help whoever holds a stolen key.
             raise ApiError(
                 401, "unauthenticated", "unknown or revoked API key", headers=_UNAUTHENTICATED
             )
-        cache.put(digest, principal)
     request.state.principal = principal
     return principal
+
+
+async def _lookup_once(
+    request: Request, cache: KeyCache, digest: str, key: str
+) -> Principal | None:
+    """Look a key up, sharing one lookup among the requests that need it at once.
+
+    When a busy key's cache entry expires, every request in flight with it misses at
+    the same moment; without this each would take a worker thread and a connection
+    for the same row, a burst that showed in the measures query's p99 latency. The
+    lookup runs as its own task, so a request that goes away does not cancel it for
+    the others.
+    """
+    pending: dict[str, asyncio.Task[Principal | None]] = request.app.state.key_lookups
+    loop = asyncio.get_running_loop()
+    task = pending.get(digest)
+    if task is None or task.get_loop() is not loop:
+        task = loop.create_task(_lookup_and_cache(request.app.state.engine, cache, digest, key))
+        pending[digest] = task
+
+        def forget(done: asyncio.Task[Principal | None]) -> None:
+            if pending.get(digest) is done:
+                del pending[digest]
+            if not done.cancelled():
+                done.exception()  # seen here too: every waiter may have gone away
+
+        task.add_done_callback(forget)
+    return await asyncio.shield(task)
+
+
+async def _lookup_and_cache(
+    engine: Engine, cache: KeyCache, digest: str, key: str
+) -> Principal | None:
+    principal = await run_in_threadpool(_lookup, engine, key)
+    if principal is not None:
+        cache.put(digest, principal)
+    return principal
+
+
+async def authenticated(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    """A dependency admitting any valid key (401 ``unauthenticated`` otherwise)."""
+    return await _principal(request, bearer, api_key)
 
 
 def allow(*roles: Role) -> Any:
     """A dependency admitting only keys of these roles (403 ``forbidden_role`` otherwise)."""
     allowed = frozenset(roles)
 
-    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    # Authenticates itself rather than depending on ``authenticated``: FastAPI resolves
+    # each level of dependencies on every request, and one level less is a measurable
+    # share of a cheap request. The two security schemes stay declared here, so the
+    # OpenAPI document is unchanged.
+    async def dependency(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        api_key: Annotated[str | None, Security(_api_key)],
+    ) -> Principal:
+        principal = await _principal(request, bearer, api_key)
         if principal.role not in allowed:
             raise ApiError(
                 403,

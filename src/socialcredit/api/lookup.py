@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from socialcredit.access import Principal, Role
 from socialcredit.api.errors import ApiError
@@ -14,6 +14,18 @@ from socialcredit.identity.ids import InvalidIdError, compact, looks_like_uscc, 
 from socialcredit.identity.ids import validate_uscc as _validate_uscc
 
 _subjects = Subject.__table__
+# Built once: constructing a select costs more than running it as an indexed lookup.
+_BY_CODE = select(
+    _subjects.c.id,
+    _subjects.c.kind,
+    _subjects.c.code,
+    _subjects.c.name,
+    _subjects.c.division_code,
+    _subjects.c.province_code,
+    _subjects.c.birth_date,
+    _subjects.c.sex,
+    _subjects.c.registered_at,
+).where(_subjects.c.code == bindparam("code"))
 
 
 # Far outside any policy, but inside what date arithmetic (as-of cut-offs, windows of
@@ -63,11 +75,11 @@ def malformed(raw_id: str) -> str | None:
     return None
 
 
-def resolve_subject(conn: Connection, raw_id: str) -> Any | None:
-    """The registered subject, None if the ID is valid but not registered; 422 if malformed.
+def storable_code(raw_id: str) -> str:
+    """The compact form of an ID that can be looked up; 422 if it cannot be one at all.
 
-    Looked up before it is validated: legacy credit codes that fail the GB 32100 check
-    are registered through an explicit override and must still be found.
+    Only the shape is checked (the checksum comes after the lookup, see
+    ``resolve_subject``), so this reveals nothing about who is registered.
     """
     code = compact(raw_id)
     if len(code) != 18:
@@ -75,22 +87,25 @@ def resolve_subject(conn: Connection, raw_id: str) -> Any | None:
     if not (code.isascii() and code.isalnum()):
         # Checked before the store sees it (PostgreSQL refuses NUL in text outright).
         raise ApiError(422, "malformed_id", "an ID number or credit code has only 0-9 and A-Z")
-    row = conn.execute(
-        select(
-            _subjects.c.id,
-            _subjects.c.kind,
-            _subjects.c.code,
-            _subjects.c.name,
-            _subjects.c.division_code,
-            _subjects.c.province_code,
-            _subjects.c.birth_date,
-            _subjects.c.sex,
-            _subjects.c.registered_at,
-        ).where(_subjects.c.code == code)
-    ).first()
-    if row is not None:
-        return row
+    return code
+
+
+def check_unregistered(code: str) -> None:
+    """For a code no subject has: 422 if it is malformed, else nothing (valid, unregistered)."""
     why = malformed(code)
     if why is not None:
         raise ApiError(422, "malformed_id", why)
+
+
+def resolve_subject(conn: Connection, raw_id: str) -> Any | None:
+    """The registered subject, None if the ID is valid but not registered; 422 if malformed.
+
+    Looked up before it is validated: legacy credit codes that fail the GB 32100 check
+    are registered through an explicit override and must still be found.
+    """
+    code = storable_code(raw_id)
+    row = conn.execute(_BY_CODE, {"code": code}).first()
+    if row is not None:
+        return row
+    check_unregistered(code)
     return None

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from socialcredit.audit import AuditEvent, GroupCommitter
 from socialcredit.audit import append as audit_append
 from socialcredit.audit import append_many as audit_append_many
+from socialcredit.audit.chain import validate as audit_validate
 from socialcredit.lists import PublicEntry, count_public_entries, public_entries
 from socialcredit.measures import (
     MeasuresAnswer,
@@ -27,6 +28,8 @@ from socialcredit.measures import (
     published_purposes,
     select_catalogue,
 )
+from socialcredit.measures.question import measures_for_code
+from socialcredit.policy import load_policies
 
 __all__ = [
     "AuditEvent",
@@ -38,14 +41,17 @@ __all__ = [
     "Purpose",
     "audit_append",
     "audit_append_many",
+    "audit_validate",
     "catalogue_for",
     "count_public_entries",
     "measure_catalogues",
     "measures_for",
+    "measures_for_code",
     "public_entries",
     "public_page",
     "purpose_catalogue",
     "purpose_codes",
+    "warm_up",
 ]
 
 
@@ -75,3 +81,10 @@ def public_page(
     """One page of a list's published entries (masked IDs), and how many there are."""
     page = public_entries(conn, list_name, limit=limit, offset=offset, search=search)
     return page, count_public_entries(conn, list_name, search=search)
+
+
+def warm_up() -> None:
+    """Load the published catalogues and policies that requests read (all cached)."""
+    load_measures()
+    published_purposes()
+    load_policies()

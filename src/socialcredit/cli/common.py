@@ -6,12 +6,15 @@ Exit codes: 0 success; 1 partial success (e.g. some feed rows rejected);
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from socialcredit.config import load_settings
@@ -65,3 +68,26 @@ def store() -> Engine:
     if current is None:
         fail("the store is not initialised; run `socialcredit init` first")
     return eng
+
+
+def parse_as_of(value: str | None) -> dt.date:
+    """An ``--as-of`` option: today when absent, else an ISO date or a clear error."""
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of must be a date YYYY-MM-DD, not {escape(value)!r}")
+
+
+def progress_bars(disable: bool) -> Progress:
+    """Progress bars on stderr, so ``--json`` output on stdout stays clean."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disable or not err_console.is_terminal,
+        transient=True,
+    )

@@ -8,11 +8,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
-from socialcredit.cli.common import console, err_console, fail, print_json, store
+from socialcredit.cli.common import (
+    console,
+    fail,
+    parse_as_of,
+    print_json,
+    progress_bars,
+    store,
+)
 from socialcredit.db.engine import session_scope
 from socialcredit.db.models import Subject
 from socialcredit.identity.registry import RegistryError, require_subject
@@ -41,27 +47,6 @@ lists_app = typer.Typer(
 party_app = typer.Typer(
     help="Relying parties and the purposes they may ask for.", no_args_is_help=True
 )
-
-
-def _as_of(value: str | None) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"--as-of must be a date YYYY-MM-DD, not {escape(value)!r}")
-
-
-def _progress(disable: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=disable or not err_console.is_terminal,
-        transient=True,
-    )
 
 
 def _day(value: dt.date | None) -> str:
@@ -151,7 +136,7 @@ def _tally(changes: list[ListChange], count: dict[str, int]) -> None:
 @lists_app.command("update")
 def update(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
     """Recompute the lists of every subject in process (idempotent for a date)."""
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     engine = store()
     try:
         policies = load_policies()
@@ -162,7 +147,7 @@ def update(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
     count = {"pending_notice": 0, "published": 0, "exited": 0}
     last = 0
     try:
-        with _progress(json_out) as progress:
+        with progress_bars(json_out) as progress:
             task = progress.add_task("updating lists", total=total)
             while True:
                 # Keyset pagination: each batch is its own transaction, so a long run
@@ -213,7 +198,7 @@ def measures(
     json_out: JsonOpt = False,
 ) -> None:
     """Which measures apply to a subject for a purpose, with their basis (not the file)."""
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     engine = store()
     try:
         with session_scope(engine) as session:

@@ -8,17 +8,20 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 from sqlalchemy import insert
 
-from socialcredit.cli.common import console, err_console, fail, print_json, store
+from socialcredit.cli.common import (
+    console,
+    fail,
+    parse_as_of,
+    print_json,
+    progress_bars,
+    store,
+)
 from socialcredit.db.engine import session_scope
 from socialcredit.db.models import Score
 from socialcredit.identity.ids import display
@@ -34,27 +37,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD; default today).")
 ]
-
-
-def _as_of(value: str | None) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"--as-of must be a date YYYY-MM-DD, not {value!r}")
-
-
-def _progress(disable: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=disable or not err_console.is_terminal,
-        transient=True,
-    )
 
 
 def _explain(result: ScoreResult, *, full: bool) -> dict[str, Any]:
@@ -82,7 +64,7 @@ def score(
     json_out: JsonOpt = False,
 ) -> None:
     """Score one subject as of a date, store the answer in its history and explain it."""
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     engine = store()
     try:
         policies = load_policies()
@@ -156,9 +138,9 @@ def rescore(
     json_out: JsonOpt = False,
 ) -> None:
     """Score the whole population set-wise from a Parquet snapshot and write back in bulk."""
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     engine = store()
-    with _progress(json_out) as progress:
+    with progress_bars(json_out) as progress:
         bars = PhaseBars(progress)
         try:
             summary = rescore_population(

@@ -17,7 +17,7 @@
 3. **Server.** ``socialcredit serve`` (uvicorn, one process) on 127.0.0.1 and a free port,
    access log off (``--log-level warning``), stopped at the end.
 4. **Load.** wrk (a Lua script rotates subjects and purposes and sets the Authorization
-   header), else a bounded Python asyncio/httpx generator. Each round runs
+   header), else a bounded Python asyncio generator. Each round runs
    ``GET /v1/health`` then ``GET /v1/measures?subject=ID&purpose=P``, each after a short
    warm-up, at ``--connections`` for ``--duration`` seconds; the server's CPU time is
    read from /proc around each run, which is less sensitive than req/s to other jobs
@@ -32,7 +32,8 @@ measures that reach a legal representative) scans the subjects, and that scan is
 a measures query's cost; with it, the run shows what a migration adding it would give.
 
 Targets: measures ≥ 0.5 × health's throughput, measures p99 ≤ 25 ms at 64 connections.
-Results are merged into ``--out`` (JSON, keyed by store) and the Markdown beside it.
+Results are merged into ``--out`` (JSON, keyed by store and label; findings that hold for
+every run under ``_notes``, a run's own under its ``notes``) and the Markdown beside it.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -99,9 +101,9 @@ NOTICE_SHARE = 0.01
 EXITED_SHARE = 0.01
 GRADES = (("AAA", 0.08), ("AA", 0.15), ("A", 0.55), ("B", 0.12), ("C", 0.07), ("D", 0.03))
 GRADE_SCORE = {"AAA": 1060, "AA": 1040, "A": 1000, "B": 900, "C": 700, "D": 500}
-# The shipped schema has no index on subjects.legal_rep_id, so finding the organisations
-# a person represents scans a table on every measures query for a person; this is the
-# index a migration would add (``--legal-rep-index``).
+# Finding the organisations a person represents needs this index on every measures query
+# for a person. Migration 0005 ships it; ``--legal-rep-index`` is kept so that stores
+# built before it measure alike (IF NOT EXISTS: a no-op on a current store).
 LEGAL_REP_INDEX = "ix_subjects_legal_rep_id"
 SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 20.0
@@ -618,42 +620,70 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """One HTTP/1.1 request on a kept-alive connection; the response's status."""
+    writer.write(request)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)  # uvicorn sends a length with every answer here
+    return status
+
+
 async def _python_load(
     base: str,
     targets: Sequence[tuple[str, str | None]],
     connections: int,
     seconds: float,
 ) -> LoadResult:
-    import httpx  # only the fallback needs it
-
+    """wrk's closed loop in asyncio: ``connections`` kept-alive connections, each sending
+    its next request as soon as the previous answer is read, until the deadline. Plain
+    streams rather than an HTTP client library, which would cost more CPU than the
+    server it measures."""
+    url = urllib.parse.urlsplit(base)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     failures = 0
     counter = iter(range(10**12))
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10.0) as client:
-        deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds
 
-        async def worker() -> None:
-            nonlocal failures
-            while time.monotonic() < deadline:
-                path, key = targets[next(counter) % len(targets)]
-                headers = {"Authorization": f"Bearer {key}"} if key else {}
-                start = time.perf_counter()
-                try:
-                    response = await client.get(path, headers=headers)
-                except httpx.HTTPError:
-                    failures += 1
-                    continue
-                latencies.append((time.perf_counter() - start) * 1000)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    async def worker() -> None:
+        nonlocal failures
+        while time.monotonic() < deadline:
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                failures += 1
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                while time.monotonic() < deadline:
+                    path, key = targets[next(counter) % len(targets)]
+                    auth = f"Authorization: Bearer {key}\r\n" if key else ""
+                    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\n"
+                    start = time.perf_counter()
+                    status = await asyncio.wait_for(
+                        _exchange(reader, writer, request.encode()), timeout=10
+                    )
+                    latencies.append((time.perf_counter() - start) * 1000)
+                    statuses[status] = statuses.get(status, 0) + 1
+            except (OSError, ValueError, IndexError, TimeoutError, asyncio.IncompleteReadError):
+                failures += 1
+            finally:
+                writer.close()
 
-        started = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.monotonic() - started
     non_2xx = sum(n for s, n in statuses.items() if not 200 <= s < 300)
     return LoadResult(
-        tool="python-httpx",
+        tool="python-asyncio",
         requests=len(latencies),
         seconds=elapsed,
         errors=failures + non_2xx,
@@ -782,7 +812,8 @@ def versions() -> dict[str, str | None]:
         first = subprocess.run(
             ["wrk", "--version"], capture_output=True, text=True, timeout=10, check=False
         )
-        out["wrk"] = (first.stdout or first.stderr).split("[")[0].strip() or None
+        banner = (first.stdout or first.stderr).split("[")[0].strip()
+        out["wrk"] = banner.removeprefix("wrk").strip() or None
     except OSError:
         out["wrk"] = None
     return out
@@ -888,7 +919,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         init_store(engine)
         if args.legal_rep_index:
             with engine.begin() as conn:
-                conn.execute(text(f"CREATE INDEX {LEGAL_REP_INDEX} ON subjects (legal_rep_id)"))
+                sql = f"CREATE INDEX IF NOT EXISTS {LEGAL_REP_INDEX} ON subjects (legal_rep_id)"
+                conn.execute(text(sql))
         population = populate(engine, args.subjects, args.seed, today)
         keys = relying_party_keys(engine)
         result["population"] = {
@@ -974,7 +1006,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"Targets: measures ≥ {TARGET_RATIO} × health's throughput; measures p99 ≤ "
         f"{TARGET_P99_MS:g} ms at the configured connections.",
     ]
-    for key in sorted(results):
+    # "_notes": findings that hold for every run, kept in the JSON beside the runs.
+    general: list[str] = results.get("_notes", [])
+    if general:
+        lines += ["", "## Findings", "", *general]
+    for key in sorted(k for k in results if not k.startswith("_")):
         r = results[key]
         s = r["summary"]
         t = r["targets"]
@@ -983,8 +1019,9 @@ def markdown(results: dict[str, Any]) -> str:
         v = r["versions"]
         p = r["population"]
 
-        def rng(d: dict[str, float], unit: str = "") -> str:
-            return f"{d['median']:,.1f}{unit} [{d['min']:,.1f}–{d['max']:,.1f}]"
+        def rng(d: dict[str, float], unit: str = "", places: int = 1) -> str:
+            f = f",.{places}f"
+            return f"{d['median']:{f}}{unit} [{d['min']:{f}}–{d['max']:{f}}]"
 
         lines += [
             "",
@@ -1018,16 +1055,17 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "| | health | measures |",
             "| --- | --- | --- |",
-            f"| req/s | {rng(s['health_req_per_s'])} | {rng(s['measures_req_per_s'])} |",
+            f"| req/s | {rng(s['health_req_per_s'], places=0)} | "
+            f"{rng(s['measures_req_per_s'], places=0)} |",
             f"| p50 | {rng(s['health_p50_ms'], ' ms')} | {rng(s['measures_p50_ms'], ' ms')} |",
             f"| p99 | {rng(s['health_p99_ms'], ' ms')} | {rng(s['measures_p99_ms'], ' ms')} |",
             "| server CPU per request | "
-            f"{rng(s['server_cpu_us_per_request']['health'], ' µs')} | "
-            f"{rng(s['server_cpu_us_per_request']['measures'], ' µs')} |",
+            f"{rng(s['server_cpu_us_per_request']['health'], ' µs', 0)} | "
+            f"{rng(s['server_cpu_us_per_request']['measures'], ' µs', 0)} |",
             "",
-            f"- Throughput ratio measures/health: {rng(s['ratio'])} — target ≥ {TARGET_RATIO}: "
-            f"{_yes(t['ratio_met'])}. (Ratio of CPU per request, health/measures: "
-            f"{rng(s['cpu_ratio'])}.)",
+            f"- Throughput ratio measures/health: {rng(s['ratio'], places=2)} — "
+            f"target ≥ {TARGET_RATIO}: {_yes(t['ratio_met'])}. "
+            f"(Ratio of CPU per request, health/measures: {rng(s['cpu_ratio'], places=2)}.)",
             f"- Measures p99: {rng(s['measures_p99_ms'], ' ms')} — target ≤ {TARGET_P99_MS:g} ms: "
             f"{_yes(t['p99_met'])}.",
             "- Audit: "
@@ -1106,7 +1144,7 @@ def main(argv: list[str] | None = None) -> None:
         "--legal-rep-index",
         action="store_true",
         dest="legal_rep_index",
-        help=f"create {LEGAL_REP_INDEX} first (not in the shipped schema; see the docstring)",
+        help=f"create {LEGAL_REP_INDEX} if missing (shipped since migration 0005)",
     )
     parser.add_argument("--label", default="", help="kept apart from other runs of the store")
     parser.add_argument(

@@ -53,7 +53,8 @@ class Subject(Base):
     city_code: Mapped[str] = mapped_column(String(4))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))  # M | F, persons only
-    legal_rep_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    # Indexed: every measures question about a person asks which organisations it represents.
+    legal_rep_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True)
     # Legacy organisation codes that fail the GB 32100 check are accepted only
     # through an explicit override, and the reason is kept with the subject.
     check_override: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -887,6 +887,9 @@ def main(argv: list[str] | None = None) -> None:
         result["latency"] = latency(args)
         result["latency_synchronous_normal"] = latency(args, "NORMAL")
     result["targets_met"] = verdicts(result)
+    if "snapshot" in result:
+        # Results are published: name the snapshot, not where it sat on this machine.
+        result["snapshot"]["path"] = Path(result["snapshot"]["path"]).name
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")

@@ -24,10 +24,10 @@ from socialcredit.api.errors import ApiError, responses
 from socialcredit.api.schemas import RecordBatch, RowReject, SubmitResult
 from socialcredit.db.models import AccountLink, Provider, RecordType, RescoreQueue, Subject
 from socialcredit.identity.ids import compact
+from socialcredit.lists import rescore_and_list
 from socialcredit.policy import PolicyError
 from socialcredit.records.ingest import FeedRefusedError, import_feed
 from socialcredit.records.ingest.columns import REQUIRED_COLUMNS
-from socialcredit.scoring.store import rescore_subjects
 
 router = APIRouter(tags=["records"])
 
@@ -188,12 +188,13 @@ def _import(
 
 
 def _rescore(engine: Engine, subjects: set[int]) -> tuple[int, int]:
-    """Rescore the batch's subjects now, so the next read sees their new scores."""
+    """Rescore the batch's subjects and update their list entries now, as a file import
+    does, so the next read sees their new scores and lists."""
     if not subjects:
         return 0, 0
     # On a policy error they stay queued for `socialcredit rescore`; the answer says how many.
     with contextlib.suppress(PolicyError):
-        rescore_subjects(engine, subjects)
+        rescore_and_list(engine, subjects)
     ids = sorted(subjects)
     pending: set[int] = set()
     with engine.connect() as conn:

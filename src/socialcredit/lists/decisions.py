@@ -16,8 +16,10 @@ being met where that date is known; the store uses them to explain every exit.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import Any
 
 from socialcredit.policy import BlackCriterion, RedCriterion, ResolvedPolicy
 from socialcredit.records.catalogue import RecordTypeSpec, default_catalogue
@@ -72,6 +74,14 @@ class ListDecision:
     def key(self) -> tuple[str, str, str | None]:
         """What identifies one entry: a black entry per record, a red entry per criterion."""
         return (self.list_name, self.criterion, self.record_ref)
+
+    def to_row(self, subject_id: int) -> dict[str, Any]:
+        """The decision as a ``scoring.results.LIST_SCHEMA`` row."""
+        return {"subject_id": subject_id} | {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ListDecision:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -266,6 +266,7 @@ def _apply(
     as_of: dt.date,
     policies: Sequence[ResolvedPolicy],
     scores: Mapping[int, ScoreResult],
+    decisions: Mapping[int, Sequence[ListDecision]] | None = None,
 ) -> list[ListChange]:
     ids = [f.subject_id for f in batch]
     if not ids:
@@ -308,7 +309,12 @@ def _apply(
         policy = select_policy(policies, facts.province_code, as_of)
         score = scores.get(facts.subject_id) or evaluate(facts, policy, as_of, catalogue)
         birth = births.get(facts.subject_id)
-        decided = {d.key: d for d in list_decisions(facts, policy, as_of, score, birth)}
+        met = (
+            list_decisions(facts, policy, as_of, score, birth)
+            if decisions is None
+            else decisions.get(facts.subject_id, ())
+        )
+        decided = {d.key: d for d in met}
         newest = _newest_versions(facts)
         mine = entries.get(facts.subject_id, [])
         # Keys some entry has already moved past this date: leave them as they are.
@@ -370,20 +376,23 @@ def update_lists(
     *,
     policies: Sequence[ResolvedPolicy] | None = None,
     scores: Mapping[int, ScoreResult] | None = None,
+    decisions: Mapping[int, Sequence[ListDecision]] | None = None,
 ) -> list[ListChange]:
     """Bring the list entries of ``subject_ids`` in line with their facts on ``as_of``,
     inside the caller's transaction; returns the transitions written.
 
     ``scores`` are the subjects' scores on ``as_of`` when the caller has them (a batch
     executor's results); any subject without one is scored in process from the same
-    facts, which is cheap next to reading them.
+    facts, which is cheap next to reading them. ``decisions`` are the criteria each
+    subject meets, when a batch executor has decided them (a subject missing from it
+    meets none); without them they are decided here, in process.
     """
     policies = policies or load_policies()
     ids = sorted(set(subject_ids))
     changes: list[ListChange] = []
     for start in range(0, len(ids), BATCH):
         facts = load_facts(conn, ids[start : start + BATCH], as_of)
-        changes += _apply(conn, facts, as_of, policies, scores or {})
+        changes += _apply(conn, facts, as_of, policies, scores or {}, decisions)
     return changes
 
 

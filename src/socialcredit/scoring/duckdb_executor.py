@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 from socialcredit.policy import ResolvedPolicy, Rule, select_policy
 from socialcredit.records.catalogue import default_catalogue
 from socialcredit.scoring.dates import add_months
+from socialcredit.scoring.duckdb_lists import write_lists
 from socialcredit.scoring.executors import Progress
 from socialcredit.scoring.results import REASON_COUNT, RESULT_SCHEMA
 from socialcredit.scoring.snapshot_schema import TABLES
@@ -200,6 +201,7 @@ class _PolicyTables:
     category_names: list[str] = field(default_factory=list)  # likewise
     # No record decided before this is shown under any type: a filter Parquet can prune on.
     earliest_shown: dt.date = dt.date.max
+    used: list[ResolvedPolicy] = field(default_factory=list)  # by policy_key
 
 
 def _band_case(rule_key: int, rule: Rule) -> str:
@@ -232,7 +234,7 @@ def _grade_case(policy_key: int, policy: ResolvedPolicy) -> str:
 def _policy_tables(chosen: dict[str | None, ResolvedPolicy], as_of: dt.date) -> _PolicyTables:
     out = _PolicyTables()
     keys: dict[int, int] = {}  # id(policy) -> policy_key
-    used: list[ResolvedPolicy] = []
+    used = out.used
     for province, policy in chosen.items():
         if id(policy) not in keys:
             keys[id(policy)] = len(used)
@@ -794,6 +796,7 @@ class DuckDBExecutor:
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
         contributions: bool = False,
+        lists_out: Path | None = None,
     ) -> int:
         """Score every subject of ``snapshot`` into ``out``; ``progress`` is told how many
         more subjects are done (0 at the start, then after each pass over a bucket).
@@ -821,6 +824,7 @@ class DuckDBExecutor:
                     policies,
                     progress,
                     contributions,
+                    None if lists_out is None else Path(lists_out),
                 )
             finally:
                 con.close()
@@ -851,6 +855,7 @@ class DuckDBExecutor:
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None,
         contributions: bool,
+        lists_out: Path | None,
     ) -> int:
         for table in TABLES:
             _snapshot_view(con, snapshot, table)
@@ -903,6 +908,16 @@ class DuckDBExecutor:
                 count += done
                 if progress is not None:
                     progress(done)
+        if lists_out is not None:
+            write_lists(
+                con,
+                tables.used,
+                as_of=as_of,
+                cutoff=_cutoff(as_of),
+                scores=out,
+                out=lists_out,
+                batch_rows=self.batch_rows,
+            )
         return count
 
 

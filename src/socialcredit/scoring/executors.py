@@ -33,8 +33,12 @@ class PopulationExecutor(Protocol):
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
         contributions: bool = False,
+        lists_out: Path | None = None,
     ) -> int:
         """Score every subject of ``snapshot`` into ``out`` (RESULT_SCHEMA); returns the count.
+
+        With ``lists_out`` the list criteria each subject meets are written there too
+        (LIST_SCHEMA), decided from the same facts and grades as the scores.
 
         Without ``contributions`` the ``contributions`` column is null and every other
         column is exactly what it would be with it: a stored score keeps only its reasons,

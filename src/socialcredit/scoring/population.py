@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 
 from socialcredit.db.engine import session_scope
-from socialcredit.db.models import Subject
+from socialcredit.db.models import ListEntry, Subject
 from socialcredit.policy import ResolvedPolicy, load_policies
 from socialcredit.scoring.executors import get_executor
 from socialcredit.scoring.python_executor import read_table
@@ -69,6 +69,7 @@ def rescore_population(
         with session_scope(engine) as session:
             total = int(session.scalar(select(func.count()).select_from(Subject)) or 0)
         results = Path(tmp) / "scores.parquet"
+        listed = Path(tmp) / "lists.parquet" if lists else None
         report(f"scoring ({engine_name})", 0, total)
         n = executor.score(
             snap,
@@ -80,12 +81,13 @@ def rescore_population(
             # ordering those for the whole population was most of the rescore's cost.
             # Readers compute the full list on request (``scoring.store.compute``).
             contributions=False,
+            lists_out=listed,
         )
         report("writing back", 0, n)
         write_back(engine, results, engine_name=engine_name, snapshot_taken=taken)
         report("writing back", n, n)
-        if lists:
-            update_all_lists(engine, as_of, policies, report)
+        if listed is not None:
+            update_all_lists(engine, as_of, policies, report, decided=listed)
         table = pq.read_table(results, columns=["subject_id", "grade"])
         grades = Counter(table.column("grade").to_pylist())
         province_of = {s["subject_id"]: s["province_code"] for s in read_table(snap, "subjects")}
@@ -107,15 +109,35 @@ def update_all_lists(
     as_of: dt.date,
     policies: Sequence[ResolvedPolicy],
     report: Callable[[str, int, int | None], None],
+    *,
+    decided: Path | None = None,
 ) -> None:
-    """Red and black lists follow the new scores. The set-wise executors do not decide
-    list entries yet, so this runs in process, a batch of subjects per transaction."""
-    from socialcredit.lists import update_lists
+    """Red and black lists follow the new scores, a batch of subjects per transaction.
 
+    With ``decided`` (an executor's LIST_SCHEMA file) the criteria met come from the
+    executor, and only subjects with something to change are visited: those meeting a
+    criterion and those with an entry still open (or exiting later). Without it every
+    subject's criteria are decided in process.
+    """
+    from socialcredit.lists import OPEN_STATUSES, ListDecision, update_lists
+
+    decisions: dict[int, list[ListDecision]] | None = None
     with engine.connect() as conn:
-        ids = list(conn.scalars(select(Subject.id).order_by(Subject.id)))
+        if decided is None:
+            ids = list(conn.scalars(select(Subject.id).order_by(Subject.id)))
+        else:
+            decisions = defaultdict(list)
+            for row in pq.read_table(decided).to_pylist():
+                decisions[row["subject_id"]].append(ListDecision.from_row(row))
+            held = conn.scalars(
+                select(ListEntry.subject_id).where(
+                    or_(ListEntry.status.in_(OPEN_STATUSES), ListEntry.exited_on > as_of)
+                )
+            )
+            ids = sorted(set(decisions) | set(held))
     report("updating lists", 0, len(ids))
     for start in range(0, len(ids), 2000):
+        batch = ids[start : start + 2000]
         with engine.begin() as conn:
-            update_lists(conn, ids[start : start + 2000], as_of, policies=policies)
-        report("updating lists", len(ids[start : start + 2000]), len(ids))
+            update_lists(conn, batch, as_of, policies=policies, decisions=decisions)
+        report("updating lists", len(batch), len(ids))

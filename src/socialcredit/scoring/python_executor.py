@@ -22,7 +22,7 @@ from socialcredit.scoring.dates import cutoff
 from socialcredit.scoring.evaluator import evaluate
 from socialcredit.scoring.executors import Progress
 from socialcredit.scoring.facts import RecordFact, SubjectFacts
-from socialcredit.scoring.results import RESULT_SCHEMA
+from socialcredit.scoring.results import LIST_SCHEMA, RESULT_SCHEMA
 from socialcredit.scoring.snapshot_schema import TABLES
 
 
@@ -60,7 +60,11 @@ class PythonExecutor:
         policies: Sequence[ResolvedPolicy],
         progress: Progress | None = None,
         contributions: bool = False,
+        lists_out: Path | None = None,
     ) -> int:
+        # Imported here: the lists package builds on scoring, not the other way round.
+        from socialcredit.lists.decisions import list_decisions
+
         limit = cutoff(as_of)
         status = statuses_as_of(read_table(snapshot, "status_events"), limit)
         professions: dict[int, set[str]] = defaultdict(set)
@@ -86,6 +90,7 @@ class PythonExecutor:
         catalogue = catalogue_view()
         by_province: dict[str, ResolvedPolicy] = {}
         rows = []
+        listed: list[dict[str, Any]] = []
         subjects = read_table(snapshot, "subjects")
         for s in subjects:
             province = s["province_code"]
@@ -98,13 +103,24 @@ class PythonExecutor:
                 professions=frozenset(professions.get(s["subject_id"], ())),
                 records=tuple(records.get(s["subject_id"], ())),
             )
-            rows.append(
-                evaluate(facts, policy, as_of, catalogue).to_row(contributions=contributions)
-            )
+            result = evaluate(facts, policy, as_of, catalogue)
+            rows.append(result.to_row(contributions=contributions))
+            if lists_out is not None:
+                # Organisations have no birth date: the minors rule never applies to them.
+                birth = s["birth_date"]
+                listed += (
+                    d.to_row(s["subject_id"])
+                    for d in list_decisions(facts, policy, as_of, result, birth)
+                )
             if progress is not None and len(rows) % 10_000 == 0:
                 progress(10_000)
         if progress is not None:
             progress(len(rows) % 10_000)
         out.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=RESULT_SCHEMA), out)
+        if lists_out is not None:
+            listed.sort(
+                key=lambda r: (r["subject_id"], r["list_name"], r["criterion"], r["record_id"] or 0)
+            )
+            pq.write_table(pa.Table.from_pylist(listed, schema=LIST_SCHEMA), lists_out)
         return len(rows)

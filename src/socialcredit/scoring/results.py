@@ -92,3 +92,28 @@ RESULT_SCHEMA = pa.schema(
         ("contributions", pa.string()),
     ]
 )
+
+
+# The Parquet file of list memberships an executor writes beside the scores when asked:
+# one row per list criterion a subject meets on the as-of date (``lists.list_decisions``
+# is the contract), sorted by subject, list, criterion and record id. What the store does
+# with them (notice, publication, exit) is ``lists.update_lists``'s business, not the
+# executor's.
+LIST_SCHEMA = pa.schema(
+    [
+        ("subject_id", pa.int64()),
+        ("list_name", pa.string()),
+        ("criterion", pa.string()),
+        ("legal_basis", pa.string()),
+        ("policy_id", pa.string()),
+        ("policy_version", pa.string()),
+        ("origin_province", pa.string()),
+        ("notice_working_days", pa.int32()),
+        ("record_id", pa.int64()),
+        ("record_ref", pa.string()),
+        ("record_type", pa.string()),
+        ("decided_on", pa.date32()),
+        ("planned_exit_on", pa.date32()),
+        ("grade", pa.string()),
+    ]
+)

@@ -19,6 +19,7 @@ from socialcredit.policy import ResolvedPolicy
 from socialcredit.records.catalogue import default_catalogue
 from socialcredit.scoring.executors import PopulationExecutor
 from socialcredit.scoring.results import (
+    LIST_SCHEMA,
     REASON_COUNT,
     RESULT_SCHEMA,
     Contribution,
@@ -169,10 +170,37 @@ def run_executor(
 
     Every contribution is asked for unless ``contributions`` is false: the comparisons
     cover the full list, and ``test_random`` holds the short form to the full one."""
+    scores, _ = score_and_list(
+        executor,
+        workdir,
+        facts,
+        as_of=as_of,
+        policies=policies,
+        partition_by_province=partition_by_province,
+        contributions=contributions,
+        lists=False,
+    )
+    return scores
+
+
+def score_and_list(
+    executor: PopulationExecutor,
+    workdir: Path,
+    facts: Facts,
+    *,
+    as_of: dt.date,
+    policies: Sequence[ResolvedPolicy],
+    partition_by_province: bool = False,
+    contributions: bool = True,
+    lists: bool = True,
+) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
+    """``run_executor``, asking for the list memberships too: the score rows by subject,
+    and the list rows in the file's order (checked to be the contract's order)."""
     snapshot = write_snapshot(
         workdir / "snapshot", facts, partition_by_province=partition_by_province
     )
     out = workdir / "scores.parquet"
+    lists_out = workdir / "lists.parquet" if lists else None
     ticks: list[int] = []
     count = executor.score(
         snapshot,
@@ -181,6 +209,7 @@ def run_executor(
         policies=policies,
         progress=ticks.append,
         contributions=contributions,
+        lists_out=lists_out,
     )
     assert ticks, "progress was never reported"
     table = pq.read_table(out)
@@ -190,7 +219,18 @@ def run_executor(
     assert count == len(rows) == len(facts.subjects)
     by_subject = {row["subject_id"]: row for row in rows}
     assert len(by_subject) == len(rows), "one row per subject"
-    return by_subject
+    listed: list[dict[str, Any]] = []
+    if lists_out is not None:
+        list_table = pq.read_table(lists_out)
+        assert list_table.schema.names == LIST_SCHEMA.names
+        assert [f.type for f in list_table.schema] == [f.type for f in LIST_SCHEMA]
+        listed = list_table.to_pylist()
+        order = [
+            (r["subject_id"], r["list_name"], r["criterion"], r["record_id"] or 0) for r in listed
+        ]
+        assert order == sorted(order), "list rows out of the contract's order"
+        assert {r["subject_id"] for r in listed} <= by_subject.keys()
+    return by_subject, listed
 
 
 def record_contribution(

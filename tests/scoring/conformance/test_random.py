@@ -25,7 +25,16 @@ from socialcredit.records.catalogue import default_catalogue
 from socialcredit.scoring.executors import PopulationExecutor
 
 from .conftest import REFERENCE, VARIANTS, load_executor
-from .facts import Facts, Profession, Record, StatusEvent, Subject, midnight, run_executor
+from .facts import (
+    Facts,
+    Profession,
+    Record,
+    StatusEvent,
+    Subject,
+    midnight,
+    run_executor,
+    score_and_list,
+)
 
 RECORD_TYPES = sorted(spec.code for spec in default_catalogue().record_types)
 # Types with repeats, amount bands, grade caps, profession rules or a capped category:
@@ -42,6 +51,12 @@ INTERESTING_TYPES = [
     "court.dishonest_debtor",
     "fraud.insurance",
     "commendation.heroic_act",
+    # Black-list criteria of the shipped policies, and a second commendation for the red.
+    "court.consumption_restriction",
+    "fraud.contract",
+    "market.food_safety",
+    "tax.invoice_fraud",
+    "commendation.blood_donation",
 ]
 PROVINCES = ["31", "32", "33", "34", "11"]
 STATUSES = ["active", "annulled", "corrected", "repaired", "expired"]
@@ -100,7 +115,22 @@ def populations(draw: st.DrawFn) -> tuple[dt.date, Facts]:
     # Few subjects for many records: repeats and category caps need records to pile up.
     n_subjects = draw(st.integers(1, 12))
     subjects = [
-        Subject(i + 1, province_code=draw(st.sampled_from(PROVINCES))) for i in range(n_subjects)
+        Subject(
+            i + 1,
+            province_code=draw(st.sampled_from(PROVINCES)),
+            # Around the 18th birthday (minors are never listed), leap days included.
+            birth_date=draw(
+                st.one_of(
+                    st.none(),
+                    st.dates(
+                        min_value=as_of - dt.timedelta(days=365 * 19 + 5),
+                        max_value=as_of - dt.timedelta(days=365 * 17),
+                    ),
+                    st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2000, 12, 31)),
+                )
+            ),
+        )
+        for i in range(n_subjects)
     ]
     types = draw(
         st.lists(
@@ -182,9 +212,14 @@ def compare(
     policies: tuple[ResolvedPolicy, ...],
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        want = run_executor(reference, Path(tmp, "ref"), facts, as_of=as_of, policies=policies)
-        got = run_executor(candidate, Path(tmp, "got"), facts, as_of=as_of, policies=policies)
+        want, want_lists = score_and_list(
+            reference, Path(tmp, "ref"), facts, as_of=as_of, policies=policies
+        )
+        got, got_lists = score_and_list(
+            candidate, Path(tmp, "got"), facts, as_of=as_of, policies=policies
+        )
     assert_same_rows(got, want, candidate.name)
+    assert got_lists == want_lists, f"{candidate.name} list memberships differ"
 
 
 @pytest.fixture
@@ -216,14 +251,21 @@ def test_random_populations_agree_with_the_reference(
 def larger_population(as_of: dt.date) -> Facts:
     """A few hundred subjects with every record type: breadth the small examples lack."""
     rng = random.Random(20260401)
-    subjects = [Subject(i, province_code=rng.choice(PROVINCES)) for i in range(1, 401)]
+    subjects = [
+        Subject(
+            i,
+            province_code=rng.choice(PROVINCES),
+            birth_date=rng.choice([None, as_of - dt.timedelta(days=rng.randint(6000, 25000))]),
+        )
+        for i in range(1, 401)
+    ]
     records = []
     for record_id in rng.sample(range(1, 100_000), 5_000):
         decided_on = as_of - dt.timedelta(days=rng.randint(-10, 1100))
         records.append(
             Record(
                 record_id=record_id,
-                subject_id=rng.randint(1, 400),
+                subject_id=rng.randint(1, 360),
                 record_type=rng.choice(RECORD_TYPES),
                 decided_on=decided_on,
                 recorded_at=midnight(decided_on) + dt.timedelta(days=rng.randint(0, 30)),
@@ -235,6 +277,19 @@ def larger_population(as_of: dt.date) -> Facts:
                 provider_record_id=f"文书{record_id}",
             )
         )
+    # Subjects 361-400 are commended, a few with one negative record in or out of the
+    # red list's clean period: once commendations count (2027), some reach the red list.
+    positive = [t for t in RECORD_TYPES if t.startswith("commendation.")]
+    next_id = 100_000
+    for subject_id in range(361, 401):
+        for _ in range(rng.randint(1, 4)):
+            next_id += 1
+            decided_on = as_of - dt.timedelta(days=rng.randint(0, 700))
+            records.append(Record(next_id, subject_id, rng.choice(positive), decided_on))
+        if subject_id % 4 == 0:
+            next_id += 1
+            decided_on = as_of - dt.timedelta(days=rng.randint(300, 1500))
+            records.append(Record(next_id, subject_id, rng.choice(RECORD_TYPES), decided_on))
     events = [
         StatusEvent(
             e,

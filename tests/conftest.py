@@ -30,6 +30,16 @@ PG_ADMIN_URL = os.environ.get(
 TODAY = dt.date(2026, 11, 27)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Certificates issued by tests are signed with a throwaway key, never one in the
+    home directory (where the platform keeps its own by default)."""
+    path = tmp_path_factory.mktemp("signing") / "signing-key.pem"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIALCREDIT_SIGNING_KEY", str(path))
+        yield
+
+
 def _pg_available() -> str | None:
     try:
         eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

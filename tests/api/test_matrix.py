@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import MATRIX_ROLES, Pilot, feed_row, make_client
+from tests.reports.helpers import certificate_path
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,44 @@ READERS = {"caseworker": 200, "regulator": 200, "subject": 200}
 ENDPOINTS = [
     Endpoint("health", "GET", "/v1/health", lambda p: "/v1/health", EVERYONE),
     Endpoint("openapi", "GET", "/v1/openapi.json", lambda p: "/v1/openapi.json", EVERYONE),
+    # Reports and certificates (issue #5, item 2): the whole file for its readers, a
+    # certificate for the subject only, its online check and the public key for anyone.
+    Endpoint(
+        "reports.read",
+        "GET",
+        "/v1/subjects/{subject_id}/report",
+        lambda p: f"/v1/subjects/{p.shanghai[0]}/report",
+        {"anonymous": 401, **READERS},
+    ),
+    Endpoint(
+        "reports.html",
+        "GET",
+        "/v1/subjects/{subject_id}/report.html",
+        lambda p: f"/v1/subjects/{p.shanghai[0]}/report.html",
+        {"anonymous": 401, **READERS},
+    ),
+    Endpoint(
+        "certificates.issue",
+        "POST",
+        "/v1/subjects/{subject_id}/certificates",
+        lambda p: f"/v1/subjects/{p.shanghai[0]}/certificates",
+        {"anonymous": 401, "subject": 200},
+        body=lambda p, role: {"kind": "credit_report"},
+    ),
+    Endpoint(
+        "public.certificate",
+        "GET",
+        "/v1/public/certificates/{code}",
+        certificate_path,
+        EVERYONE,
+    ),
+    Endpoint(
+        "public.signing_key",
+        "GET",
+        "/v1/public/signing-key",
+        lambda p: "/v1/public/signing-key",
+        EVERYONE,
+    ),
     Endpoint(
         "records.submit",
         "POST",
@@ -109,6 +148,9 @@ ENDPOINTS = [
         lambda p: "/v1/public/record-types",
         EVERYONE,
     ),
+    # Casework (issue #5): objections, repair, annulments, the outbox. The rows and the
+    # fresh case each allowed call needs are in tests/api/casework_matrix.py.
+    *__import__("tests.api.casework_matrix", fromlist=["rows"]).rows(Endpoint),
 ]
 
 

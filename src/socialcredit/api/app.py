@@ -22,7 +22,16 @@ from socialcredit.api.errors import ApiError, error_body
 from socialcredit.api.keycache import KeyCache
 from socialcredit.api.ratelimit import RateLimiter
 from socialcredit.api.reads import StoreReads
-from socialcredit.api.routers import health, measures, public, realname, records, subjects
+from socialcredit.api.routers import (
+    casework,
+    health,
+    measures,
+    public,
+    realname,
+    records,
+    reports,
+    subjects,
+)
 from socialcredit.api.settings import ApiSettings
 
 DESCRIPTION = """\
@@ -162,6 +171,11 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     # part of every request's cost. Routes are tried in this order and no two paths
     # overlap, so the busiest (the liveness probe, then relying parties' queries) come
     # first; the order changes nothing else.
-    for module in (health, measures, records, subjects, realname, public):
+    for module in (health, measures, records, subjects, realname, public, reports, casework):
         app.include_router(module.router, prefix="/v1")
+    # The pages (public site, subject portal, regulator) after the API: they wrap its
+    # error handlers so that /v1 keeps its JSON errors and pages get HTML ones.
+    from socialcredit.web import mount
+
+    mount(app)
     return app

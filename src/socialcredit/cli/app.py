@@ -8,12 +8,14 @@ import typer
 
 from socialcredit.cli import (
     audit,
+    casework,
     common,
     keys,
     lists,
     policy,
     records,
     registry,
+    reports,
     scoring,
     serve,
     synth,
@@ -61,6 +63,15 @@ app.add_typer(lists.party_app, name="party")
 app.command("purposes")(lists.purposes)
 app.add_typer(keys.keys_app, name="keys")
 app.command("serve")(serve.serve)
+app.add_typer(casework.objections_app, name="objections")
+app.add_typer(casework.repair_app, name="repair")
+records.records_app.command("annul")(casework.record_annul)
+records.records_app.command("correct")(casework.record_correct)
+app.command("annulments")(casework.annulment_list)
+app.add_typer(casework.notifications_app, name="notifications")
+app.command("maintain")(casework.maintain)
+app.command("report")(reports.report)
+app.add_typer(reports.certificate_app, name="certificate")
 
 
 def main() -> None:

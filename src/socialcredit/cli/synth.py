@@ -39,6 +39,7 @@ from socialcredit.synth.demo import (
     DEFAULT_PERSONS,
     DEFAULT_SEED,
     DemoSummary,
+    add_casework,
     build_pilot,
 )
 from socialcredit.synth.demo_access import SampleKey, create_sample_access
@@ -232,6 +233,9 @@ def demo(
                 engine, engine_name="duckdb", as_of=dt.date.today(), progress=PhaseBars(progress)
             )
         keys = create_sample_access(engine)
+        # Due process in the pilot: open, overdue and decided objections, a repair, an
+        # annulled decision with its notifications, and the daily job run for today.
+        casework = add_casework(engine, dt.date.today())
     finally:
         engine.dispose()
     problems = bool(summary.registry_refusals) or any(f.refused for f in summary.feeds)
@@ -239,12 +243,23 @@ def demo(
     if json_out:
         print_json(
             summary.as_json()
-            | {"scores": scores.as_dict(), "keys": [k.__dict__ for k in keys], "store": url}
+            | {
+                "scores": scores.as_dict(),
+                "keys": [k.__dict__ for k in keys],
+                "casework": casework.as_json(),
+                "store": url,
+            }
         )
     else:
         _print_summary(summary)
         print_grades(scores)
         _print_keys(keys)
+        console.print(
+            f"Casework: objections open {casework.open_objections}, overdue "
+            f"{casework.overdue_objections}, decided {casework.decided_objections}; repairs "
+            f"{casework.repaired}; annulments {casework.annulments}; "
+            f"{casework.notifications} notifications (socialcredit notifications list)"
+        )
     if problems:
         raise typer.Exit(EXIT_PARTIAL)
     if not no_serve:
@@ -264,10 +279,11 @@ def _serve(url: str, host: str, port: int) -> None:
     from socialcredit.api import create_app
 
     app = create_app(make_engine(url))
+    site = f"http://{host}:{port}"
     console.print(
-        f"Serving the pilot API on http://{host}:{port}/v1 (docs: http://{host}:{port}/v1/docs); "
-        "public black list: "
-        f"http://{host}:{port}/v1/public/lists/black — Ctrl-C to stop."
+        f"Serving the pilot site on {site}/ (public lists: {site}/lists/black; log in at "
+        f"{site}/login with the subject or regulator key above) and the API on {site}/v1 "
+        f"(docs: {site}/v1/docs) — Ctrl-C to stop."
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

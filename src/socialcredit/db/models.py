@@ -332,3 +332,178 @@ class ListTransition(Base):
     on: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- casework (issue #5): objections, annulments, credit repair, notifications, maintenance
+
+
+class Objection(Base):
+    """A subject's objection to one record (Shanghai Social Credit Regulations art. 36).
+
+    filed → flagged (the record shows as disputed) → forwarded to the provider → decided
+    (upheld, corrected or deleted). The three deadlines are counted in working days and
+    stored when the case opens, so a later change of the holiday calendar never moves a
+    promise already made to the subject.
+    """
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        Index("ix_objections_subject", "subject_id"),
+        Index("ix_objections_record", "record_id"),
+        Index("ix_objections_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    # The provider that must check the record: a provider key sees its own cases only.
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    status: Mapped[str] = mapped_column(
+        String(12), default="filed"
+    )  # filed|flagged|forwarded|decided
+    outcome: Mapped[str | None] = mapped_column(String(12))  # upheld | corrected | deleted
+    reason: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(100))
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    flag_due: Mapped[dt.date] = mapped_column(Date)
+    forward_due: Mapped[dt.date] = mapped_column(Date)
+    decision_due: Mapped[dt.date] = mapped_column(Date)
+    flagged_on: Mapped[dt.date | None] = mapped_column(Date)
+    forwarded_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    # The first day the case was found overdue at its current step (reset by each step).
+    escalated_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ObjectionEvent(Base):
+    """Each dated step of an objection: who moved it, from what to what, and why."""
+
+    __tablename__ = "objection_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    objection_id: Mapped[int] = mapped_column(ForeignKey("objections.id"), index=True)
+    action: Mapped[str] = mapped_column(String(12))  # filed|flagged|forwarded|decided|escalated
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    on: Mapped[dt.date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RepairApplication(Base):
+    """A credit-repair application for one record: obligations met and a credit commitment,
+    decided within 3 working days, free of charge (there is deliberately no fee field)."""
+
+    __tablename__ = "repair_applications"
+    __table_args__ = (
+        Index("ix_repair_applications_subject", "subject_id"),
+        Index("ix_repair_applications_record", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    status: Mapped[str] = mapped_column(String(12), default="filed")  # filed|approved|rejected
+    obligations: Mapped[str] = mapped_column(Text)  # JSON list of obligations stated as met
+    commitment: Mapped[str] = mapped_column(Text)  # the credit commitment, as given
+    filed_by: Mapped[str] = mapped_column(String(100))
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    decision_due: Mapped[dt.date] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    escalated_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Annulment(Base):
+    """The cascade of one annulment or correction (or an objection's deletion): the record
+    stopped counting, scores and lists were recomputed and everyone who received an answer
+    about the subject was told. One per status event, so the cascade runs once however
+    often it is retried; ``removal_due`` is the 3-working-day deletion deadline."""
+
+    __tablename__ = "annulments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status_event_id: Mapped[int] = mapped_column(ForeignKey("record_status_events.id"), unique=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    action: Mapped[str] = mapped_column(String(12))  # annulled | corrected
+    source: Mapped[str] = mapped_column(String(20))  # feed | api | cli | objection
+    reason: Mapped[str] = mapped_column(Text)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    removal_due: Mapped[dt.date] = mapped_column(Date)
+    removed_on: Mapped[dt.date | None] = mapped_column(Date)  # scores and lists recomputed
+    notified: Mapped[int] = mapped_column(Integer, default=0)  # notifications written
+    escalated_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Notification(Base):
+    """The outbox: a message owed to a relying party or a subject. Delivery is a separate
+    concern; ``delivered_at`` is set by whatever delivers it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # One message per cause and recipient: retrying a cascade never tells anyone twice.
+        UniqueConstraint("cause", "cause_id", "recipient"),
+        Index("ix_notifications_subject", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cause: Mapped[str] = mapped_column(String(20))  # annulment
+    cause_id: Mapped[int] = mapped_column(BigInteger)
+    recipient: Mapped[str] = mapped_column(String(40))  # "party:<id>" | "subject:<id>"
+    relying_party_id: Mapped[int | None] = mapped_column(
+        ForeignKey("relying_parties.id"), index=True
+    )
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))  # whom it is about
+    record_id: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class MaintenanceRun(Base):
+    """One day handled by ``socialcredit maintain``: a day with a row is done, so a second
+    run for it changes nothing and a run after missed days starts from the first of them."""
+
+    __tablename__ = "maintenance_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON counts of what moved
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- reports (issue #5): signed certificates
+
+
+class Certificate(Base):
+    """A signed certificate issued to a subject (a credit report, or "no dishonesty record").
+
+    Kept so that anyone holding one can check it online by its verification code: the
+    signed payload is stored as issued (canonical JSON, masked ID), the content it
+    vouches for only by its digest.
+    """
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # Crockford base32, no dashes
+    kind: Mapped[str] = mapped_column(String(30))  # credit_report | no_dishonesty_record
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    key_id: Mapped[str] = mapped_column(String(40))
+    content_digest: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[str] = mapped_column(Text)  # the signed payload, canonical JSON
+    signature: Mapped[str] = mapped_column(String(100))  # base64 of the Ed25519 signature
+    issued_by: Mapped[str] = mapped_column(String(100))  # API key prefix, or "cli"

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, or_, select, update
 
 from socialcredit.casework.calendar import add_working_days
+from socialcredit.casework.objections import disputed_by_subject, disputes_decided_on
 from socialcredit.db.models import (
     ListEntry,
     ListTransition,
@@ -95,10 +96,21 @@ def _latest_day(entry: Row[Any]) -> dt.date:
 class _Run:
     """One batch of subjects inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, as_of: dt.date) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        as_of: dt.date,
+        *,
+        disputed: frozenset[int] = frozenset(),
+        cleared: Mapping[int, dt.date] | None = None,
+    ) -> None:
         self.conn = conn
         self.as_of = as_of
         self.changes: list[ListChange] = []
+        # Records with an objection not yet decided, and the day a record's latest
+        # objection was decided (casework.objections).
+        self.disputed = disputed
+        self.cleared = cleared or {}
 
     def transition(
         self, entry: Row[Any], from_status: str | None, to: str, on: dt.date, reason: str
@@ -158,7 +170,14 @@ class _Run:
         strictly before ``before``); returns the entry's status afterwards."""
         if entry.status != PENDING:
             return str(entry.status)
+        # A disputed record is not newly published until its objection is decided, and
+        # then not before the decision day: it was not public before.
+        if entry.record_id is not None and entry.record_id in self.disputed:
+            return PENDING
         day = publication_day(entry.notice_until)
+        cleared = self.cleared.get(entry.record_id) if entry.record_id is not None else None
+        if cleared is not None and cleared > day:
+            day = cleared
         if day > self.as_of or (before is not None and day >= before):
             return PENDING
         self.conn.execute(
@@ -299,7 +318,13 @@ def _apply(
             )
         )
     }
-    run = _Run(conn, as_of)
+    disputed = disputed_by_subject(conn, ids)
+    run = _Run(
+        conn,
+        as_of,
+        disputed=frozenset(r for rs in disputed.values() for r in rs),
+        cleared=disputes_decided_on(conn, record_ids),
+    )
     catalogue = catalogue_view()
 
     def key(e: Row[Any]) -> Key:

@@ -9,6 +9,7 @@ Registrations are batched a few thousand to a transaction for speed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -264,4 +265,235 @@ def _subjects_by_province(engine: Engine) -> dict[str, dict[str, int]]:
         )
         for province, kind, count in rows:
             out.setdefault(province, {"person": 0, "organisation": 0})[kind] = count
+    return out
+
+
+# --- due process (issue #5): cases a newcomer can look at -----------------------------------
+
+
+@dataclass
+class CaseworkDemo:
+    """What ``add_casework`` left in the pilot, by case number."""
+
+    open_objections: list[int] = field(default_factory=list)
+    overdue_objections: list[int] = field(default_factory=list)
+    decided_objections: list[int] = field(default_factory=list)
+    repaired: list[int] = field(default_factory=list)  # approved repair applications
+    annulments: list[int] = field(default_factory=list)
+    notifications: int = 0
+    maintained_through: str | None = None
+    skipped: list[str] = field(default_factory=list)  # what the pilot had no record for
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def add_casework(engine: Engine, today: dt.date | None = None) -> CaseworkDemo:
+    """Give the pilot open, overdue and decided objections, a repaired record and an
+    annulled decision whose relying parties and subject are notified, then run the daily
+    job for today (which escalates the overdue cases).
+
+    Runs after ``create_sample_access``: the sample relying parties ask about the subject
+    whose decision is then annulled, so the annulment has someone to tell. Every step
+    goes through the casework services, dated in working days back from today as a
+    caseworker would have done it, and is audited like any other.
+    """
+    # Imported here: casework pulls in lists and scoring, which the generator never needs.
+    from socialcredit.audit import append
+    from socialcredit.casework import annulments, maintenance, objections, repair
+    from socialcredit.casework.calendar import add_working_days
+    from socialcredit.casework.common import Actor, CaseworkError
+    from socialcredit.db.models import (
+        ApiKey,
+        ListEntry,
+        Record,
+        RecordType,
+        RelyingParty,
+    )
+    from socialcredit.identity.ids import compact
+    from socialcredit.measures.question import measures_for_code
+    from socialcredit.scoring.dates import add_months
+
+    today = today or dt.date.today()
+    out = CaseworkDemo()
+    caseworker = Actor("demo caseworker 李静", "caseworker")
+    used: set[int] = set()  # one case per subject, so each file tells one story
+
+    def back(n: int) -> dt.date:
+        return add_working_days(today, -n)
+
+    with engine.connect() as conn:
+        # Current negative records of persons, oldest subjects first (deterministic).
+        rows = conn.execute(
+            select(
+                Record.id,
+                Record.subject_id,
+                Record.provider_id,
+                Record.provider_record_id,
+                Record.record_type,
+                Record.decided_on,
+                RecordType.repairable,
+                RecordType.min_window_months,
+            )
+            .join(RecordType, RecordType.code == Record.record_type)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(
+                Record.status == "active",
+                RecordType.polarity == "negative",
+                Subject.kind == "person",
+                Record.decided_on <= today,
+            )
+            .order_by(Record.subject_id, Record.id)
+        ).all()
+        listed = set(
+            conn.scalars(
+                select(ListEntry.record_id).where(
+                    ListEntry.list_name == "black", ListEntry.status.in_(("published",))
+                )
+            )
+        )
+
+    def pick(test: Callable[[Any], bool]) -> Any | None:
+        for r in rows:
+            if r.subject_id not in used and test(r):
+                used.add(r.subject_id)
+                return r
+        return None
+
+    def provider_actor(r: Any) -> Actor:
+        return Actor(f"demo provider {r.provider_id}", "provider", provider_id=r.provider_id)
+
+    # An annulled decision: a listed court debtor, asked about by both sample parties, whose
+    # court then annuls the listing on performance.
+    debtor = pick(lambda r: r.id in listed and r.record_type == "court.dishonest_debtor") or pick(
+        lambda r: r.id in listed
+    )
+    if debtor is None:
+        out.skipped.append("annulment: no published black-list entry in the pilot")
+    else:
+        with engine.begin() as conn:
+            code = conn.scalar(select(Subject.code).where(Subject.id == debtor.subject_id))
+            parties = conn.execute(
+                select(
+                    RelyingParty.id, RelyingParty.region_code, RelyingParty.purposes, ApiKey.prefix
+                )
+                .join(ApiKey, ApiKey.relying_party_id == RelyingParty.id)
+                .order_by(RelyingParty.id)
+            ).all()
+            for _pid, region, purposes, prefix in parties:
+                purpose = json.loads(purposes)[0]
+                # What the measures route does for a relying party: answer, then audit.
+                found = measures_for_code(
+                    conn, compact(str(code)), purpose=purpose, as_of=back(3), region=region
+                )
+                append(
+                    conn,
+                    actor=prefix,
+                    role="relying_party",
+                    action="measures.query",
+                    outcome="ok" if found else "unknown_subject",
+                    purpose=purpose,
+                    subject_id=debtor.subject_id,
+                    detail={"demo": True},
+                )
+        annulled = annulments.annul_record(
+            engine,
+            actor=provider_actor(debtor),
+            provider=debtor.provider_id,
+            provider_record_id=debtor.provider_record_id,
+            reason="被执行人已全部履行生效法律文书确定的义务",
+            decision_ref=f"（{today.year}）执恢字第{debtor.id % 10000:04d}号结案通知书",
+            on=today,
+        )
+        out.annulments.append(annulled.id)
+        out.notifications += annulled.notified
+
+    # A repaired record: repairable, negative, past its minimum window; a listed one if
+    # there is one, so the subject is seen leaving the black list.
+    def repairable(r: Any) -> bool:
+        return bool(r.repairable) and add_months(r.decided_on, r.min_window_months) <= back(2)
+
+    fixed = pick(lambda r: repairable(r) and r.id in listed) or pick(repairable)
+    if fixed is None:
+        out.skipped.append("repair: no record past its minimum window")
+    else:
+        app = repair.apply_for_repair(
+            engine,
+            actor=Actor(f"demo subject {fixed.subject_id}", "subject", subject_id=fixed.subject_id),
+            record_id=fixed.id,
+            obligations=["行政处罚决定书确定的罚款已全部缴清", "已完成信用修复培训并取得结业证明"],
+            commitment="本人郑重承诺：今后诚实守信，严格遵守相关法律法规，如有违反，自愿接受相应惩戒。",
+            on=back(2),
+        )
+        repair.decide_repair(
+            engine,
+            actor=caseworker,
+            application_id=app.id,
+            approve=True,
+            reason="已核验缴款凭证、培训证明及信用承诺书，符合信用修复条件",
+            on=today,
+        )
+        out.repaired.append(app.id)
+
+    # Objections in every state. (filed days ago, steps taken, outcome)
+    plans: list[tuple[int, int, str | None, str]] = [
+        (0, 0, None, "open"),  # filed today
+        (1, 1, None, "open"),  # flagged, forward due tomorrow
+        (6, 0, None, "overdue"),  # never flagged: 5 working days late
+        (12, 2, None, "overdue"),  # forwarded, the provider never answered
+        (4, 2, "upheld", "decided"),
+        (4, 2, "deleted", "decided"),
+    ]
+    reasons = [
+        "处罚决定所载车牌号与本人车辆不符，当日车辆停放于单位停车场",
+        "该笔欠款已于判决前清偿，有银行回单为证",
+        "本人从未在该公司任职，系身份证被冒用",
+        "处罚金额与决定书原件不一致",
+        "违法行为发生时本人在外地出差，有行程记录",
+        "该案已撤销立案，信息提供单位未及时更新",
+    ]
+    for (filed_ago, steps, outcome, kind), why in zip(plans, reasons, strict=True):
+        r = pick(lambda _r: True)
+        if r is None:
+            out.skipped.append(f"objection ({kind}): no more subjects with records")
+            continue
+        filed = back(filed_ago)
+        try:
+            view = objections.file_objection(
+                engine,
+                actor=Actor(f"demo subject {r.subject_id}", "subject", subject_id=r.subject_id),
+                record_id=r.id,
+                reason=why,
+                on=filed,
+            )
+            if steps >= 1:
+                objections.flag_objection(engine, actor=caseworker, objection_id=view.id, on=filed)
+            if steps >= 2:
+                objections.forward_objection(
+                    engine, actor=caseworker, objection_id=view.id, on=back(filed_ago - 1)
+                )
+            if outcome is not None:
+                objections.decide_objection(
+                    engine,
+                    actor=provider_actor(r),
+                    objection_id=view.id,
+                    outcome=outcome,
+                    reason="经调阅原始执法记录核实，记录无误"
+                    if outcome == "upheld"
+                    else "经核查，该记录系录入错误，予以删除",
+                    on=today,
+                )
+        except CaseworkError as exc:  # the pilot's data should never get here
+            out.skipped.append(f"objection ({kind}): {exc.code}: {exc.message}")
+            continue
+        {"open": out.open_objections, "overdue": out.overdue_objections}.get(
+            kind, out.decided_objections
+        ).append(view.id)
+
+    # The daily job for today: the overdue cases are escalated, and any annulment in the
+    # generated feeds has had its cascade.
+    done = maintenance.maintain(engine, as_of=today)
+    out.maintained_through = today.isoformat() if done.days else None
+    with engine.connect() as conn:
+        out.notifications = len(annulments.list_notifications(conn))
     return out

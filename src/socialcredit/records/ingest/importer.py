@@ -121,6 +121,8 @@ class _Context:
     accounts: dict[tuple[str, str], int | None] = field(default_factory=dict)
     account_providers: dict[str, int] = field(default_factory=dict)
     enqueued: set[int] = field(default_factory=set)
+    # Records annulled or corrected by this import: the casework cascade starts from them.
+    changed_records: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -229,6 +231,13 @@ def import_feed(
             f"{path.name}: not valid {reader.encoding} ({exc.reason}); rows before it were kept"
         ) from None
     _finish(engine, ctx.batch_id, "done")
+    if ctx.changed_records:
+        # The annulment cascade: outbox notifications to whoever was answered about the
+        # subjects, and the deletion deadline. If the process dies before this, the daily
+        # `maintain` completes it. Imported here: casework builds on the records package.
+        from socialcredit.casework.annulments import cascade_records
+
+        cascade_records(engine, record_ids=ctx.changed_records, on=today)
     result.top_reasons = dict(reasons.most_common(10))
     return result
 
@@ -580,6 +589,8 @@ def _status_change(
     )
     latest.status = status
     out.subjects.add(latest.subject_id)
+    if len(ctx.changed_records) < _CACHE_LIMIT:  # beyond it, `maintain` does the rest
+        ctx.changed_records.append(latest.id)
 
 
 def _flush(conn: Connection, ctx: _Context, out: _ChunkOutcome) -> None:

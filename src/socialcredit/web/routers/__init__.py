@@ -1,0 +1,1 @@
+"""The pages, one router per area: public site, login, subject portal, regulator."""

@@ -38,6 +38,7 @@ from socialcredit.synth.demo import (
     DEFAULT_ORGS,
     DEFAULT_PERSONS,
     DEFAULT_SEED,
+    CaseworkDemo,
     DemoSummary,
     add_casework,
     build_pilot,
@@ -254,16 +255,24 @@ def demo(
         _print_summary(summary)
         print_grades(scores)
         _print_keys(keys)
-        console.print(
-            f"Casework: objections open {casework.open_objections}, overdue "
-            f"{casework.overdue_objections}, decided {casework.decided_objections}; repairs "
-            f"{casework.repaired}; annulments {casework.annulments}; "
-            f"{casework.notifications} notifications (socialcredit notifications list)"
-        )
+        console.print(_casework_line(casework), highlight=False)
     if problems:
         raise typer.Exit(EXIT_PARTIAL)
     if not no_serve:
         _serve(url, host, port)
+
+
+def _casework_line(c: CaseworkDemo) -> str:
+    def cases(ids: list[int]) -> str:
+        return f"{len(ids)}" + (f" (#{', #'.join(map(str, ids))})" if 0 < len(ids) <= 5 else "")
+
+    return (
+        f"Casework: objections open {cases(c.open_objections)}, overdue "
+        f"{cases(c.overdue_objections)}, decided {cases(c.decided_objections)} "
+        f"(socialcredit objections list); repairs approved {cases(c.repaired)}; annulments "
+        f"{cases(c.annulments)} with {c.notifications:,} notifications "
+        "(socialcredit notifications list)."
+    )
 
 
 def _print_keys(keys: list[SampleKey]) -> None:

@@ -16,12 +16,17 @@ def serve(
         str, typer.Option("--log-level", help="uvicorn log level: info, warning, error...")
     ] = "info",
 ) -> None:
-    """Serve the REST API (docs at /v1/docs, OpenAPI at /v1/openapi.json)."""
+    """Serve the web pages and the REST API (docs at /v1/docs, OpenAPI at /v1/openapi.json)."""
     import uvicorn
 
     from socialcredit.api import create_app
 
     app = create_app(store())
-    console.print(f"Serving the API on http://{host}:{port}/v1 (docs: /v1/docs)")
+    site = f"http://{host}:{port}"
+    console.print(
+        f"Serving the site on {site}/ (public lists, /login for the subject portal and the "
+        f"regulator dashboard) and the API on {site}/v1 (docs: {site}/v1/docs)",
+        highlight=False,
+    )
     # One process: the rate limits and the audit group commit live in it.
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -188,6 +189,16 @@ class RecordStatusEvent(Base):
     """Status history of a record: active, annulled, corrected (superseded), repaired, expired."""
 
     __tablename__ = "record_status_events"
+    # The annulment cascade looks for annulments and corrections without one: a partial
+    # index keeps that lookup small while expiry events pile up by the million.
+    __table_args__ = (
+        Index(
+            "ix_record_status_events_annulments",
+            "status",
+            sqlite_where=text("status IN ('annulled', 'corrected')"),
+            postgresql_where=text("status IN ('annulled', 'corrected')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)

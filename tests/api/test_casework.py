@@ -117,10 +117,15 @@ def test_annulment_notifies_the_relying_party_and_the_subject(
     assert (r.json()["action"], r.json()["notified"]) == ("annulled", 2)
 
     to_party = client.get("/v1/notifications", headers=pilot.headers("relying_party")).json()
-    assert len(to_party) == 1 and "annulled" in to_party[0]["message"]
+    assert len(to_party) == 1 and "ask again" in to_party[0]["message"]
     assert to_party[0]["subject"] == mask(pilot.shanghai[0])
+    # No record detail and no free text reach the relying party.
+    for detail in ("行政复议", "沪公复决字", "traffic.drunk_driving", "TP31-ANN-1", "annulled"):
+        assert detail not in to_party[0]["message"], detail
+    assert to_party[0]["record_id"] is None
     to_subject = client.get("/v1/notifications", headers=pilot.headers("subject")).json()
     assert len(to_subject) == 1 and to_subject[0]["recipient"].startswith("subject:")
+    assert "行政复议撤销原处罚决定" in to_subject[0]["message"]
     assert len(client.get("/v1/notifications", headers=pilot.headers("admin")).json()) == 2
     late = client.get("/v1/annulments?late=true", headers=pilot.headers("regulator")).json()
     assert late == []
@@ -199,3 +204,68 @@ def test_credit_repair_by_the_subject(client: TestClient, pilot: Pilot) -> None:
         f"/v1/subjects/{pilot.shanghai[0]}", headers=pilot.headers("subject")
     ).json()
     assert subject_file["record_counts"] == {"repaired": 1}
+
+
+def test_refused_case_reads_are_audited(client: TestClient, pilot: Pilot) -> None:
+    """The services audit case steps, not reads: a read they refuse is recorded by the
+    error handler, once."""
+    reads = [
+        ("/v1/objections?status=bogus", 422, "bad_status", "objection.list"),
+        ("/v1/objections/999999", 404, "unknown_objection", "objection.read"),
+        ("/v1/repairs?status=bogus", 422, "bad_status", "repair.list"),
+        ("/v1/repairs/999999", 404, "unknown_repair_application", "repair.read"),
+    ]
+    for role in ("subject", "caseworker"):
+        for path, status, code, action in reads:
+            before = audit_rows(pilot.engine, action=action)
+            assert_error(client.get(path, headers=pilot.headers(role)), status, code)
+            after = audit_rows(pilot.engine, action=action)
+            assert len(after) == len(before) + 1, (role, path)
+            assert (after[-1].outcome, after[-1].role) == (code, role)
+
+
+def test_a_provider_key_narrowed_to_some_types_sees_only_their_cases(
+    client: TestClient, pilot: Pilot
+) -> None:
+    from tests.api.conftest import TRAFFIC
+
+    narrow = {
+        "Authorization": "Bearer "
+        + pilot.key("provider", provider=TRAFFIC, scope={"record_types": ["traffic.red_light"]})
+    }
+    _submit(client, pilot, "TP31-NAR-1")  # traffic.speeding: outside the narrow key
+    _submit(client, pilot, "TP31-NAR-2")
+    body = {"provider": TRAFFIC, "provider_record_id": "TP31-NAR-1", "reason": "车辆已出售"}
+    r = client.post("/v1/objections", json=body, headers=pilot.headers("subject"))
+    assert r.status_code == 201, r.text
+    oid = r.json()["id"]
+    for step in ("flag", "forward"):
+        r = client.post(f"/v1/objections/{oid}/{step}", headers=pilot.headers("caseworker"))
+        assert r.status_code == 200, r.text
+    r = client.post(
+        "/v1/annulments",
+        json={"provider_record_id": "TP31-NAR-2", "reason": "撤销"},
+        headers=pilot.headers("provider"),
+    )
+    assert r.status_code == 201, r.text
+
+    # The provider's full key sees both cases; the narrowed key neither.
+    wide = pilot.headers("provider")
+    assert [o["id"] for o in client.get("/v1/objections", headers=wide).json()] == [oid]
+    assert len(client.get("/v1/annulments", headers=wide).json()) == 1
+    assert client.get(f"/v1/objections/{oid}", headers=wide).status_code == 200
+    assert client.get("/v1/objections", headers=narrow).json() == []
+    assert client.get("/v1/annulments", headers=narrow).json() == []
+    assert client.get("/v1/objections/overdue?as_of=2099-01-01", headers=narrow).json() == []
+    assert_error(client.get(f"/v1/objections/{oid}", headers=narrow), 404, "unknown_objection")
+    assert_error(
+        client.post(
+            f"/v1/objections/{oid}/decision",
+            json={"outcome": "upheld", "reason": "x"},
+            headers=narrow,
+        ),
+        403,
+        "out_of_scope",
+    )
+    refused = audit_rows(pilot.engine, action="objection.read")[-1]
+    assert refused.outcome == "unknown_objection"

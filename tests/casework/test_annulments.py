@@ -101,8 +101,13 @@ def test_feed_annulment_tells_everyone_who_was_answered(world: Casework) -> None
     ]
     to_party = next(n for n in notes if n.relying_party == EMPLOYER)
     assert mask(debtor.number) in to_party.message and debtor.number not in to_party.message
-    assert "annulled on 2026-11-20" in to_party.message and "沪01执异88号" in to_party.message
+    # The party learns that the file changed and when, nothing of the record or why.
+    assert "changed on 2026-11-20" in to_party.message and "ask again" in to_party.message
+    for detail in ("沪01执异88号", "court.dishonest_debtor", COURT, "E-1", "annulled"):
+        assert detail not in to_party.message, detail
+    assert to_party.record_id is None
     to_subject = next(n for n in notes if n.relying_party is None)
+    assert "annulled on 2026-11-20" in to_subject.message and "沪01执异88号" in to_subject.message
     assert to_subject.recipient == f"subject:{debtor.id}" and to_subject.subject_id == debtor.id
     assert queued == debtor.id  # rescored (and re-listed) by whoever drains the queue
 
@@ -288,3 +293,44 @@ def test_corrections_from_the_feed_cascade_too(world: Casework) -> None:
         (note,) = list_notifications(conn, cause_id=cascade.id)
     assert (cascade.action, cascade.source, cascade.notified) == ("corrected", "feed", 1)
     assert note.recipient == f"subject:{payer.id}" and "was corrected on" in note.message
+
+
+def test_relying_parties_learn_no_reason_and_no_record_detail(world: Casework) -> None:
+    """A decision's reason may hold health data: only the subject reads it."""
+    from socialcredit.casework import objections
+
+    debtor = world.person()
+    world.record(COURT, debtor, "court.dishonest_debtor", D(2026, 9, 1), prid="E-9")
+    employer = world.party_key(EMPLOYER)
+    _ask(world, employer, debtor.number)
+    case = objections.file_objection(
+        world.engine,
+        actor=world.subject(debtor),
+        record_id=world.record_id("E-9"),
+        reason="执行期间本人住院治疗",
+        on=D(2026, 11, 2),
+    )
+    objections.flag_objection(world.engine, actor=CW, objection_id=case.id, on=D(2026, 11, 2))
+    objections.forward_objection(world.engine, actor=CW, objection_id=case.id, on=D(2026, 11, 3))
+    health = "被执行人执行期间因癌症住院治疗，法院认定确有困难"
+    decided = objections.decide_objection(
+        world.engine,
+        actor=world.provider(COURT),
+        objection_id=case.id,
+        outcome="deleted",
+        reason=health,
+        on=D(2026, 11, 4),
+    )
+    with world.engine.connect() as conn:
+        (cascade,) = list_annulments(conn)
+        notes = list_notifications(conn, cause_id=cascade.id)
+    assert decided.outcome == "deleted" and cascade.notified == 2
+    to_party = next(n for n in notes if n.relying_party == EMPLOYER)
+    assert to_party.message == (
+        f"The credit file of {mask(debtor.number)} changed on 2026-11-04. An answer you "
+        "received about this subject before then may no longer hold; ask again for the "
+        "current measures."
+    )
+    assert to_party.record_id is None
+    to_subject = next(n for n in notes if n.relying_party is None)
+    assert health in to_subject.message and "E-9" in to_subject.message

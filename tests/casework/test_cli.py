@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from socialcredit.cli.app import app
@@ -126,3 +127,42 @@ def test_repair_annul_and_maintain_commands(db_url: str, world: Casework) -> Non
         "2027-01-04",
     ]
     assert "nothing to do" in _run(db_url, "maintain", "--as-of", "2027-01-04")
+
+
+def test_refused_reads_are_audited(db_url: str, world: Casework) -> None:
+    """An unknown case, subject, provider or party, or a bad status: exit 2 with the
+    reason, and the refusal on record (without the full number asked about)."""
+    from socialcredit.db.models import AuditEntry
+    from socialcredit.synth.ids import make_ric
+
+    def audited(action: str) -> list[Any]:
+        t = AuditEntry.__table__
+        with world.engine.connect() as conn:
+            return list(conn.execute(select(t).where(t.c.action == action).order_by(t.c.seq)))
+
+    stranger = make_ric(world.rng, birth=D(1990, 1, 1), province="31")
+    refusals = [
+        (("objections", "show", "999999"), "objection.read", "unknown_objection"),
+        (("objections", "list", "--subject", stranger), "objection.list", "unknown_subject"),
+        (("objections", "list", "--status", "bogus"), "objection.list", "bad_status"),
+        (("repair", "list", "--subject", stranger), "repair.list", "unknown_subject"),
+        (("repair", "list", "--status", "bogus"), "repair.list", "bad_status"),
+        (("annulments", "--provider", "无此单位"), "annulment.list", "unknown_provider"),
+        (
+            ("notifications", "list", "--party", "无此单位"),
+            "notification.list",
+            "unknown_relying_party",
+        ),
+        (("notifications", "list", "--subject", stranger), "notification.list", "unknown_subject"),
+    ]
+    for args, action, code in refusals:
+        before = len(audited(action))
+        out = _run(db_url, *args, "--by", "王芳", code=2)
+        assert code in out, out
+        entries = audited(action)
+        assert len(entries) == before + 1, args
+        assert (entries[-1].outcome, entries[-1].actor) == (code, "王芳")
+        assert stranger not in str(entries[-1].detail)
+    # What was found is audited as before.
+    _run(db_url, "objections", "list", "--by", "王芳")
+    assert audited("objection.list")[-1].outcome == "ok"

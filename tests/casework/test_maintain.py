@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from socialcredit.casework import objections, repair
 from socialcredit.casework.maintenance import days_to_run, maintain
@@ -189,3 +189,36 @@ def test_a_first_run_catches_every_past_expiry_at_once(world: Casework) -> None:
     assert [(d.day, d.expired) for d in result.days] == [(D(2026, 11, 27), 1)]
     ((status, _reason, at),) = _events(world, "SP-9")
     assert (status, at) == ("expired", dt.datetime(2026, 7, 10))  # dated when it ended
+
+
+def test_catch_up_completes_a_cascade_on_the_day_it_arrived_not_before(world: Casework) -> None:
+    """An annulment recorded on 25 November whose cascade an import left undone is
+    completed on the 25th of a catch-up run from the 21st: received and removed that day,
+    not back-dated to the first day caught up."""
+    from socialcredit.casework.annulments import list_annulments
+    from socialcredit.db.models import Annulment, Notification
+
+    debtor = world.person()
+    world.record(COURT, debtor, "court.dishonest_debtor", D(2026, 9, 1), prid="E-7")
+    maintain(world.engine, as_of=D(2026, 11, 20))
+    world.annul(COURT, "E-7", dt.datetime(2026, 11, 25, 9), ref="撤销")
+    with world.engine.begin() as conn:  # as if the import had died before its cascade
+        conn.execute(delete(Notification))
+        conn.execute(delete(Annulment))
+    result = maintain(world.engine, as_of=D(2026, 11, 27))
+    assert [(d.day, d.cascades) for d in result.days] == [
+        (D(2026, 11, 21), 0),
+        (D(2026, 11, 22), 0),
+        (D(2026, 11, 23), 0),
+        (D(2026, 11, 24), 0),
+        (D(2026, 11, 25), 1),
+        (D(2026, 11, 26), 0),
+        (D(2026, 11, 27), 0),
+    ]
+    with world.engine.connect() as conn:
+        (cascade,) = list_annulments(conn)
+    assert (cascade.received_on, cascade.removed_on, cascade.late) == (
+        D(2026, 11, 25),
+        D(2026, 11, 25),
+        False,
+    )

@@ -208,3 +208,149 @@ def test_no_report_without_its_audit_entry(client: TestClient, world: WebWorld) 
     finally:
         repair_audit_log(world.engine)
     assert client.get("/portal").status_code == 200
+
+
+def _records(html: str) -> list[str]:
+    return re.findall(r'name="record_id" id="record-(\d+)" value="\d+"', html)
+
+
+def test_a_form_refused_before_the_page_looks_up_its_user_is_audited(
+    client: TestClient, world: WebWorld
+) -> None:
+    """Field validation refuses before the route runs: still on record as the subject's."""
+    login(client, world.keys["subject"])
+    token, record = _objection_form(client)
+    before = len(audit_rows(world.engine, "web.portal.objection"))
+    too_long = client.post(
+        "/portal/objections", data={"csrf": token, "record_id": record, "reason": "x" * 5000}
+    )
+    assert too_long.status_code == 422
+    rows = audit_rows(world.engine, "web.portal.objection")
+    assert len(rows) == before + 1
+    assert (rows[-1].outcome, rows[-1].role, rows[-1].subject_id) == (
+        "validation_error",
+        "subject",
+        world.subject.id,
+    )
+
+
+def test_forms_the_page_refuses_are_refused_attempts_on_record(
+    client: TestClient, world: WebWorld
+) -> None:
+    login(client, world.keys["subject"])
+    token, record = _objection_form(client)
+    empty = client.post("/portal/objections", data={"csrf": token, "record_id": record})
+    assert empty.status_code == 422
+    (refused,) = audit_rows(world.engine, "web.portal.objection")
+    assert (refused.outcome, refused.subject_id) == ("missing_value", world.subject.id)
+    assert refused.detail is not None and "reason" in refused.detail
+    repair = client.post(
+        "/portal/repair", data={"csrf": token, "record_id": record, "obligations": "罚款已缴清"}
+    )
+    assert repair.status_code == 422
+    (refused,) = audit_rows(world.engine, "web.portal.repair")
+    assert (refused.outcome, refused.subject_id) == ("missing_value", world.subject.id)
+    assert refused.detail is not None and "commitment" in refused.detail
+    # The report shown again with the form is a read of its own, as before.
+    assert audit_rows(world.engine, "web.portal.report")[-1].outcome == "ok"
+
+
+def _pdf(text: str) -> tuple[str, bytes, str]:
+    return ("证明.pdf", b"%PDF-1.4\n" + text.encode(), "application/pdf")
+
+
+def _kept(evidence: Path) -> list[str]:
+    return sorted(p.name for p in evidence.iterdir()) if evidence.exists() else []
+
+
+def test_evidence_is_kept_only_with_a_filed_case(
+    client: TestClient, world: WebWorld, tmp_path: Path
+) -> None:
+    evidence = tmp_path / "evidence"
+    login(client, world.keys["subject"])
+    token, record = _objection_form(client)
+    # Refused by the service (no such record of theirs): nothing is kept, not even a
+    # temporary file.
+    for n in range(3):
+        refused = client.post(
+            "/portal/objections",
+            data={"csrf": token, "record_id": "999999", "reason": "不是我"},
+            files={"evidence": _pdf(f"attempt {n}")},
+        )
+        assert refused.status_code == 422
+    assert _kept(evidence) == []
+    filed = client.post(
+        "/portal/objections",
+        data={"csrf": token, "record_id": record, "reason": "已履行"},
+        files={"evidence": _pdf("receipt")},
+        follow_redirects=False,
+    )
+    assert filed.status_code == 303, filed.text
+    (stored,) = _kept(evidence)
+    assert stored.endswith(".pdf") and not stored.startswith(".")
+
+
+def test_evidence_is_capped_per_subject_and_day(world: WebWorld, tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    with make_client(world.engine, tmp_path, evidence_per_day=1) as c:
+        login(c, world.keys["subject"])
+        html = c.get("/portal/objections/new").text
+        token, (first, second) = csrf_of(html), _records(html)
+        filed = c.post(
+            "/portal/objections",
+            data={"csrf": token, "record_id": first, "reason": "已履行"},
+            files={"evidence": _pdf("receipt")},
+            follow_redirects=False,
+        )
+        assert filed.status_code == 303, filed.text
+        (stored,) = _kept(evidence)
+        # One objection with evidence a day here: the next is refused with a reason...
+        capped = c.post(
+            "/portal/objections",
+            data={"csrf": token, "record_id": second, "reason": "不是本人"},
+            files={"evidence": _pdf("another")},
+        )
+        assert capped.status_code == 422
+        assert "已达每日上限" in capped.text
+        assert _kept(evidence) == [stored]
+        assert audit_rows(world.engine, "web.portal.objection")[-1].outcome == "evidence_limit"
+        # ...and may be filed without the file.
+        without = c.post(
+            "/portal/objections",
+            data={"csrf": token, "record_id": second, "reason": "不是本人"},
+            follow_redirects=False,
+        )
+        assert without.status_code == 303, without.text
+    with world.engine.connect() as conn:
+        assert len(conn.execute(select(Objection)).all()) == 2
+
+
+def test_a_second_repair_application_is_refused_in_the_readers_words(
+    client: TestClient, world: WebWorld
+) -> None:
+    login(client, world.keys["subject"])
+    html = client.get("/portal/repair/new").text
+    record = re.search(r'name="record_id" id="repair-(\d+)"', html)
+    assert record, "the traffic record is repairable"
+    data = {
+        "csrf": csrf_of(html),
+        "record_id": record.group(1),
+        "obligations": "罚款已缴清",
+        "commitment": "yes",
+    }
+    assert client.post("/portal/repair", data=data, follow_redirects=False).status_code == 303
+    again = client.post("/portal/repair", data=data)
+    assert again.status_code == 422
+    assert "该记录已有一项正在处理的信用修复申请。" in again.text
+    assert audit_rows(world.engine, "repair.apply")[-1].outcome == "application_open"
+
+
+def test_every_refusal_the_portal_words_is_one_the_services_give() -> None:
+    import socialcredit.casework as casework
+    from socialcredit.web.routers.portal import CASEWORK_MESSAGES
+
+    sources = "".join(
+        p.read_text(encoding="utf-8") for p in Path(casework.__file__).parent.glob("*.py")
+    )
+    for code in CASEWORK_MESSAGES:
+        assert f'"{code}"' in sources or f'not_found("{code[8:]}"' in sources, code

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
 
 from socialcredit.identity.ids import mask
@@ -176,3 +178,78 @@ def test_no_entry_is_shown_when_the_audit_log_fails(client: TestClient, world: W
     finally:
         repair_audit_log(world.engine)
     assert client.get(f"/lists/black/{entry}").status_code == 200
+
+
+def _same_mask_other_number(number: str) -> str:
+    """Another 18-character number with the same printed mask (the middle changed)."""
+    middle = "".join(str((int(c) + 1) % 10) for c in number[4:14])
+    return number[:4] + middle + number[14:]
+
+
+def test_the_search_is_no_oracle_for_id_numbers(client: TestClient, world: WebWorld) -> None:
+    number = world.subject.number
+    # Extending the known prefix one character at a time is refused outright...
+    for guess in (number[:5] + "*" * 9 + number[-4:], number[:13] + "*" + number[-4:]):
+        response = client.get("/lists/black", params={"q": guess})
+        assert response.status_code == 422, guess
+        assert world.subject.name not in response.text
+    # ...and a whole number finds what its mask finds, whether it is right or not: a
+    # guess is never confirmed.
+    right = client.get("/lists/black", params={"q": number}).text
+    wrong = client.get("/lists/black", params={"q": _same_mask_other_number(number)}).text
+    by_mask = client.get("/lists/black", params={"q": mask(number)}).text
+    for html in (right, wrong, by_mask):
+        assert world.subject.name in html
+        assert_no_full_ids(html, world.full_ids)
+
+
+def test_the_pager_goes_on_with_the_same_search(
+    client: TestClient, world: WebWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page 2 of a search by credit code is page 2 of that search, not of its masked echo."""
+    from sqlalchemy import update
+
+    from socialcredit.db.models import ListEntry
+
+    monkeypatch.setattr("socialcredit.web.routers.public.PAGE_SIZE", 1)
+    with world.engine.begin() as conn:  # the organisation holds both published entries
+        conn.execute(
+            update(ListEntry)
+            .where(ListEntry.status == "published", ListEntry.list_name == "black")
+            .values(subject_id=world.org.id)
+        )
+    code = world.org.number
+    first = client.get("/lists/black", params={"q": code})
+    assert first.status_code == 200
+    assert f'value="{mask(code)}"' in first.text  # the box echoes it masked
+    following = re.search(r'rel="next" href="([^"]+)"', first.text)
+    assert following, "a second page"
+    link = following.group(1).replace("&amp;", "&")
+    assert link == f"/lists/black?{urlencode({'q': code, 'page': 2})}"
+    second = client.get(link)
+    assert second.status_code == 200 and world.org.name in second.text
+
+
+def test_ipv6_clients_are_limited_by_their_64(world: WebWorld, tmp_path: Path) -> None:
+    from socialcredit.api import ApiSettings, create_app
+    from socialcredit.web.routers.public import rate_key
+    from socialcredit.web.state import WebState
+    from tests.web.conftest import web_settings
+
+    assert rate_key("2001:db8:1:2::10") == rate_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert rate_key("2001:db8:1:3::10") != rate_key("2001:db8:1:2::10")
+    assert rate_key("203.0.113.7") == rate_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert rate_key("203.0.113.8") != rate_key("203.0.113.7")
+
+    app = create_app(world.engine, ApiSettings())
+    app.state.web = WebState.create(web_settings(tmp_path, search_per_minute=1.0, search_burst=1))
+
+    def at(host: str) -> TestClient:
+        return TestClient(app, base_url="https://testserver", client=(host, 50000))
+
+    with at("2001:db8:1:2::10") as first:
+        assert first.get("/lists/black").status_code == 200
+        # A fresh address in the same /64 is the same reader...
+        assert at("2001:db8:1:2::11").get("/lists/black").status_code == 429
+        # ...another /64 is another one.
+        assert at("2001:db8:1:3::10").get("/lists/black").status_code == 200

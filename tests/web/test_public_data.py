@@ -40,3 +40,28 @@ def test_parse_search() -> None:
     for bad in ("31**123X", "3101" + "*" * 14, "x" * 101, "张\x00"):
         with pytest.raises(ValueError):
             parse_search(bad)
+
+
+def test_a_search_knows_no_more_of_a_number_than_its_printed_mask() -> None:
+    """Only the printed shape (4 + 10 stars + 4) is a masked search: a fifth known
+    character would let a number be recovered one guess at a time."""
+    number = "310104199003071234"
+    for longer in (
+        "31010" + "*" * 9 + "1234",  # one more character at the front
+        "3101" + "*" * 9 + "11234",  # one more at the back
+        "310104" + "*" * 8 + "1234",  # the whole division code known
+        "3101*" + "0" + "*" * 8 + "1234",  # a known character in the middle
+        "310" + "*" * 11 + "1234",  # fewer known: not the printed shape either
+    ):
+        with pytest.raises(ValueError):
+            parse_search(longer)
+    # A whole resident ID number searches as its masked form, never matched exactly.
+    whole = parse_search(number)
+    assert whole is not None and whole.kind == "masked"
+    assert (whole.value, whole.prefix, whole.suffix) == (mask(number), "3101", "1234")
+    assert whole.echo == whole.link == mask(number)
+    assert parse_search(number[:17] + "x") == parse_search(mask(number[:17] + "X"))
+    # An organisation's credit code is public: matched exactly, echoed masked, and the
+    # pager goes on with the very same search.
+    code = parse_search("91310101MA1FL0XX2P")
+    assert code is not None and (code.kind, code.link) == ("code", "91310101MA1FL0XX2P")

@@ -10,7 +10,12 @@ leaves it out. Then the cascade, once per status event (``annulments`` row):
 - every relying party that received an answer about the subject since the record was
   recorded is told, in the outbox (``notifications``), and so is the subject. For an
   organisation, answers about its legal representative count too: measures aimed at a
-  legal representative follow the organisation's list entries;
+  legal representative follow the organisation's list entries. A relying party learns
+  only the masked subject, the date and that it should ask again (``party_message``):
+  no record, type, provider or reason, which may hold health or other data it must not
+  see. The subject's own message carries the detail and the reason;
+- a correction never brings back what due process ended: an annulled record is not
+  corrected, and a repaired one stays repaired in its new version (``write_correction``);
 - the deletion deadline is checked: the cascade is due within 3 working days of the
   platform receiving the annulment (``removal_due``); ``maintain`` completes any cascade
   an interrupted import left undone and escalates those past due.
@@ -19,6 +24,7 @@ leaves it out. Then the cascade, once per status event (``annulments`` row):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -65,6 +71,7 @@ REMOVAL_WORKING_DAYS = 3
 CAUSE = "annulment"
 # What a relying party is answered about a subject (the measures question).
 _ANSWER_ACTIONS = ("measures.query",)
+_CARRIED = "repaired as version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +149,30 @@ def write_correction(
     """Store a new version of the record with the corrected values and mark the old one
     ``corrected``; returns (new record id, status event id). Checked as a feed row would
     be: a catalogue type in the provider's scope, no future dates, no dates before birth.
+
+    What the old version's status means for the new one (a correction fixes the facts of
+    a decision; it does not undo what due process decided about it):
+
+    - ``annulled``: refused (409 ``record_annulled``). The decision is gone; correcting it
+      would bring it back. A provider that remakes the decision sends a new record.
+    - ``repaired``: the new version is ``repaired`` too, with its own status event, so an
+      approved credit repair stands whatever the provider corrects.
+    - ``active`` or ``expired``: the new version is ``active``. Display and the query bar
+      follow from its (corrected) dates: scoring and the lists count a record only inside
+      its window, so a corrected version whose window has ended counts for nothing, and
+      the next ``maintain`` run gives it its ``expired`` event again.
     """
     from socialcredit.records.ingest.rows import content_hash
 
+    if record.status == "annulled":
+        raise CaseworkError(
+            "record_annulled",
+            "provider_record_id",
+            f"record {record.ref} was annulled; an annulled record is not corrected (a "
+            "decision made again is sent as a new record)",
+            status=409,
+        )
+    carried = _repair_carried(conn, record) if record.status == "repaired" else None
     if correction.is_empty():
         raise CaseworkError("missing_value", "correction", "a correction needs a changed value")
     rtype = correction.record_type or record.record_type
@@ -214,7 +242,27 @@ def write_correction(
         )
         .returning(Record.id)
     ).scalar_one()
+    if carried is not None:
+        new_version = find_record(conn, record_id=int(new_id))
+        write_status_event(conn, new_version, "repaired", carried, source, on)
     return int(new_id), event_id
+
+
+def _repair_carried(conn: Connection, record: RecordRow) -> str:
+    """The reason a new version of a repaired record carries: the repair still stands."""
+    e = table(RecordStatusEvent)
+    why = conn.scalar(
+        select(e.c.reason)
+        .where(e.c.record_id == record.id, e.c.status == "repaired")
+        .order_by(e.c.recorded_at.desc(), e.c.id.desc())
+        .limit(1)
+    )
+    if why and why.startswith(_CARRIED):
+        return str(why)  # carried over already: still the first repaired version's repair
+    return (
+        f"{_CARRIED} {record.version} was; a correction does not undo a credit "
+        f"repair ({why or 'credit repaired'})"
+    )[:2000]
 
 
 # --- the cascade ----------------------------------------------------------------------------
@@ -301,7 +349,7 @@ def _notify(
     *,
     party_id: int | None,
     subject_id: int,
-    record_id: int,
+    record_id: int | None,
     message: str,
     on: dt.date,
 ) -> int:
@@ -330,6 +378,45 @@ def _notify(
     return 1
 
 
+def party_message(subject_code: str, changed_on: dt.date) -> str:
+    """What a relying party is told: which subject (masked), when, and to ask again.
+
+    Nothing more: not the record, its type or provider, nor any reason (a decision's
+    reason may hold what a relying party must never learn, health data above all). The
+    party asks the measures question again and gets the answer that holds now.
+    """
+    return (
+        f"The credit file of {mask(subject_code)} changed on {changed_on}. An answer you "
+        "received about this subject before then may no longer hold; ask again for the "
+        "current measures."
+    )
+
+
+def subject_message(
+    status: str, fact: str, changed_on: dt.date, reason: str | None, *, now: str = "active"
+) -> str:
+    """What the subject is told about its own record, with the detail and the reason
+    (``now``: the status of the record's newest version)."""
+    if status == "annulled":
+        why = reason or "annulled by its provider"
+        return (
+            f"Your {fact} was annulled on {changed_on} ({why}). It no longer counts; your "
+            "score and list entries have been recomputed, and every relying party that "
+            "received an answer about you since it was recorded has been told to ask again."
+        )
+    why = reason or "corrected by its provider"
+    counts = {
+        "repaired": "stays repaired: it does not count against you",
+        "annulled": "has been annulled since: it no longer counts",
+    }.get(now, "counts in its place for as long as it is shown")
+    return (
+        f"Your {fact} was corrected on {changed_on} ({why}). The corrected version "
+        f"replaces it in your file and {counts}; your score and list entries have been "
+        "recomputed, and every relying party that received an answer about you since it "
+        "was recorded has been told to ask again."
+    )
+
+
 def cascade_events(
     conn: Connection,
     *,
@@ -337,10 +424,14 @@ def cascade_events(
     record_ids: list[int] | None = None,
     on: dt.date,
     source: str,
+    recorded_before: dt.datetime | None = None,
 ) -> list[AnnulmentView]:
     """Run the cascade for annulled or corrected status events that have none yet:
     the given events, those of the given records, or (neither given) every pending one.
-    Inside the caller's transaction; returns the cascades written."""
+    ``recorded_before`` leaves out events recorded at or after it: a catch-up run dated
+    an earlier day completes only what had arrived by then, never back-dating a later
+    event's receipt or removal. Inside the caller's transaction; returns the cascades
+    written."""
     e, r, a = table(RecordStatusEvent), table(Record), table(Annulment)
     query = (
         select(
@@ -362,6 +453,8 @@ def cascade_events(
     )
     if event_ids is not None:
         query = query.where(e.c.id.in_(event_ids))
+    if recorded_before is not None:
+        query = query.where(e.c.recorded_at < recorded_before)
     pending: list[Any] = []
     if record_ids is not None:
         # By record (indexed), in slices: an import may annul many thousands at once.
@@ -387,6 +480,14 @@ def cascade_events(
             .order_by(r.c.version)
             .limit(1)
         ).scalar_one()
+        newest: str = conn.execute(
+            select(r.c.status)
+            .where(
+                r.c.provider_id == ev.provider_id, r.c.provider_record_id == ev.provider_record_id
+            )
+            .order_by(r.c.version.desc())
+            .limit(1)
+        ).scalar_one()
         provider = conn.execute(
             select(Provider.name).where(Provider.id == ev.provider_id)
         ).scalar_one()
@@ -410,9 +511,6 @@ def cascade_events(
             )
             .returning(a.c.id)
         ).scalar_one()
-        what = "annulled" if ev.status == "annulled" else "corrected"
-        fact = f"{ev.record_type} record {provider}:{ev.provider_record_id} decided {ev.decided_on}"
-        why = ev.reason or f"{what} by its provider"
         count = 0
         for party in _recipients(conn, ev.subject_id, since):
             count += _notify(
@@ -421,12 +519,8 @@ def cascade_events(
                 f"party:{party}",
                 party_id=party,
                 subject_id=ev.subject_id,
-                record_id=ev.record_id,
-                message=(
-                    f"The {fact} about {mask(code)} was {what} on {received} ({why}). An "
-                    f"answer you received about this subject since {since.date()} may have "
-                    "rested on it; ask again for the current measures."
-                ),
+                record_id=None,
+                message=party_message(code, received),
                 on=on,
             )
         count += _notify(
@@ -436,10 +530,13 @@ def cascade_events(
             party_id=None,
             subject_id=ev.subject_id,
             record_id=ev.record_id,
-            message=(
-                f"Your {fact} was {what} on {received} ({why}). It no longer counts; your "
-                "score and list entries have been recomputed, and every relying party that "
-                "received an answer about you since it was recorded has been told."
+            message=subject_message(
+                ev.status,
+                f"{ev.record_type} record {provider}:{ev.provider_record_id} "
+                f"decided {ev.decided_on}",
+                received,
+                ev.reason,
+                now=newest,
             ),
             on=on,
         )
@@ -461,8 +558,11 @@ def list_annulments(
     ids: list[int] | None = None,
     subject_id: int | None = None,
     provider_id: int | None = None,
+    record_types: Collection[str] | None = None,
     late_only: bool = False,
 ) -> list[AnnulmentView]:
+    """Cascades, oldest first; ``provider_id`` and ``record_types`` narrow them to what a
+    provider key covers (its provider's records, of the key's types)."""
     a, r, p, s = (
         table(Annulment),
         table(Record),
@@ -476,6 +576,8 @@ def list_annulments(
         conds.append(a.c.subject_id == subject_id)
     if provider_id is not None:
         conds.append(a.c.provider_id == provider_id)
+    if record_types is not None:
+        conds.append(r.c.record_type.in_(sorted(record_types)))
     if late_only:
         conds.append(or_(a.c.removed_on > a.c.removal_due, a.c.escalated_on.is_not(None)))
     rows = conn.execute(
@@ -518,7 +620,13 @@ def list_annulments(
 
 
 def _provider_record(
-    conn: Connection, actor: Actor, provider: str | int, provider_record_id: str, out: Outcome
+    conn: Connection,
+    actor: Actor,
+    provider: str | int,
+    provider_record_id: str,
+    out: Outcome,
+    *,
+    annulling: bool,
 ) -> RecordRow:
     if actor.role not in (PROVIDER, ADMIN, CASEWORKER):
         raise CaseworkError(
@@ -534,7 +642,8 @@ def _provider_record(
     check_provider_scope(actor, record.provider_id, record.record_type, what="annul or correct")
     out.subject_id = record.subject_id
     out.detail.update(record_id=record.id, record=record.ref)
-    if record.status == "annulled":
+    # (A correction of an annulled record is refused by ``write_correction``.)
+    if annulling and record.status == "annulled":
         raise CaseworkError(
             "already_annulled",
             "provider_record_id",
@@ -560,7 +669,7 @@ def annul_record(
 
     def body(conn: Connection, out: Outcome) -> AnnulmentView:
         text = clean_text(reason, "reason")
-        record = _provider_record(conn, actor, provider, provider_record_id, out)
+        record = _provider_record(conn, actor, provider, provider_record_id, out, annulling=True)
         ref = f" ({decision_ref.strip()})" if decision_ref and decision_ref.strip() else ""
         event = write_annulment(
             conn, record, reason=f"annulled by the provider{ref}: {text}", source=source, on=on
@@ -590,7 +699,7 @@ def correct_record(
 
     def body(conn: Connection, out: Outcome) -> AnnulmentView:
         text = clean_text(reason, "reason")
-        record = _provider_record(conn, actor, provider, provider_record_id, out)
+        record = _provider_record(conn, actor, provider, provider_record_id, out, annulling=False)
         new_id, event = write_correction(
             conn,
             record,

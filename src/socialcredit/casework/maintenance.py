@@ -9,7 +9,9 @@ For each day it handles, in one transaction with the day's bookkeeping row
 2. applies the query bar (5 years after the conduct ended, Shanghai art. 35; the years
    come from the subject's policy): an ``expired`` event whose reason starts with
    ``query bar``, so the record is no longer shown to anyone;
-3. completes any annulment cascade an interrupted import left undone;
+3. completes any annulment cascade an interrupted import left undone (those whose
+   status event was recorded by the end of the day: a catch-up day leaves later ones to
+   the day they arrived);
 4. escalates overdue objections, repair applications and annulment cascades;
 5. moves list entries through notice → published → exited (``update_lists`` for the
    subjects with a transition due and those whose records changed).
@@ -56,7 +58,7 @@ from socialcredit.db.models import (
 )
 from socialcredit.policy import PolicyError, ResolvedPolicy, load_policies, select_policy
 from socialcredit.policy.resolve import DEFAULT_BAR_YEARS
-from socialcredit.scoring.dates import add_months
+from socialcredit.scoring.dates import add_months, cutoff
 
 BAR_PREFIX = "query bar"
 _DAY = dt.timedelta(days=1)
@@ -172,7 +174,9 @@ def _run_day(
     out = DayResult(day=day)
     changed: set[int] = set()
     out.expired, out.barred = _expire(conn, day, policies, previous, changed)
-    cascades = cascade_events(conn, on=day, source="maintenance")
+    # Only what had arrived by the end of the day: a catch-up run must not date the
+    # receipt and removal of an annulment on a day before it was recorded.
+    cascades = cascade_events(conn, on=day, source="maintenance", recorded_before=cutoff(day))
     out.cascades = len(cascades)
     changed.update(c.subject_id for c in cascades)
     out.escalated_objections = escalate_objections(conn, day, actor)

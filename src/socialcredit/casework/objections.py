@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -330,8 +330,11 @@ def list_objections(
     status: str | None = None,
     subject_id: int | None = None,
     provider_id: int | None = None,
+    record_types: Collection[str] | None = None,
 ) -> list[ObjectionView]:
-    o = table(Objection)
+    """Cases, oldest first; ``provider_id`` and ``record_types`` narrow them to what a
+    provider key covers (its provider's records, of the key's types)."""
+    o, r = table(Objection), table(Record)
     conds = []
     if status is not None:
         if status not in (*STATUSES, "open"):
@@ -343,6 +346,8 @@ def list_objections(
         conds.append(o.c.subject_id == subject_id)
     if provider_id is not None:
         conds.append(o.c.provider_id == provider_id)
+    if record_types is not None:
+        conds.append(r.c.record_type.in_(sorted(record_types)))
     return _views(conn, and_(true(), *conds))
 
 
@@ -364,12 +369,18 @@ class OverdueCase:
 
 
 def overdue_objections(
-    conn: Connection, as_of: dt.date, *, provider_id: int | None = None
+    conn: Connection,
+    as_of: dt.date,
+    *,
+    provider_id: int | None = None,
+    record_types: Collection[str] | None = None,
 ) -> list[OverdueCase]:
     """The escalation list: open cases whose current step is past due on ``as_of``,
     the longest overdue first."""
     out = []
-    for view in list_objections(conn, status="open", provider_id=provider_id):
+    for view in list_objections(
+        conn, status="open", provider_id=provider_id, record_types=record_types
+    ):
         due = view.current_due
         if due is not None and as_of > due:
             out.append(
@@ -609,7 +620,9 @@ def decide_objection(
     ``corrected`` writes a new version with ``correction`` (or accepts a correction the
     provider already sent). The provider decides on its own records; a caseworker may
     record the provider's answer. A deletion or correction runs the annulment cascade;
-    every decision rescores the subject."""
+    every decision rescores the subject. A record annulled while the case was open is not
+    corrected (409 ``record_annulled``: that would bring it back); a repaired one is, and
+    stays repaired (``write_correction``)."""
     cascaded: list[int] = []
 
     def body(conn: Connection, out: Outcome) -> ObjectionView:
@@ -657,6 +670,15 @@ def decide_objection(
                     )
                 )
         else:  # corrected
+            if record == "annulled":
+                # Correcting it would bring an annulled decision back into the file.
+                raise CaseworkError(
+                    "record_annulled",
+                    "outcome",
+                    f"record {view.record_ref} was annulled since the objection was filed; "
+                    "an annulled record is not corrected (decide deleted: it is gone already)",
+                    status=409,
+                )
             if record == "corrected" and correction is None:
                 pass  # the provider's feed already sent the new version
             elif record == "corrected":

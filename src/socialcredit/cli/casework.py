@@ -5,7 +5,8 @@ A caseworker runs these (``--by NAME`` says who, for the case history and the au
 log; default "cli"). Every step takes ``--as-of`` (default today) so a missed day can be
 recorded on its own date, and every listing of cases is itself audited, like
 ``audit list``. Bad input exits 2 with the field and the reason; nothing is changed and
-the attempt is in the audit log.
+the attempt is in the audit log: a step's refusal by the casework service, a read's
+(an unknown case, subject, provider or party, a bad status) by ``_audited_read``.
 """
 
 from __future__ import annotations
@@ -79,20 +80,74 @@ def _subject_id(conn: Connection, raw: str | None) -> int | None:
         return None
     sid = conn.scalar(select(Subject.id).where(Subject.code == compact(raw)))
     if sid is None:
-        fail(f"--subject: no subject registered with ID {mask(compact(raw))}")
+        raise CaseworkError(
+            "unknown_subject",
+            "subject",
+            f"no subject registered with ID {mask(compact(raw))}",
+            status=404,
+        )
     return int(sid)
 
 
-def _audit_read(conn: Connection, by: str, action: str, subject_id: int | None, n: int) -> None:
+def _named(conn: Connection, model: Any, name: str | None, what: str, option: str) -> int | None:
+    """The id of a provider or relying party named by an option; refused if unknown."""
+    if name is None:
+        return None
+    found = conn.scalar(select(model.id).where(model.name == name))
+    if found is None:
+        raise CaseworkError(
+            f"unknown_{what.replace(' ', '_')}", option, f"unknown {what} {name!r}", status=404
+        )
+    return int(found)
+
+
+def _audit_read(
+    conn: Connection,
+    by: str,
+    action: str,
+    subject_id: int | None,
+    n: int,
+    *,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
     append(
         conn,
         actor=by[:100] or "cli",
         role=ADMIN,
         action=action,
-        outcome="ok",
+        outcome=outcome[:40],
         subject_id=subject_id,
-        detail={"count": n},
+        detail=detail if detail is not None else {"count": n},
     )
+
+
+Read = tuple[T, int | None, int]  # what was read, whose file (if one), how many
+
+
+def _audited_read(by: str, action: str, read: Callable[[Connection], Read[T]]) -> T:
+    """Read in one transaction with its audit entry. A refusal (an unknown case, subject,
+    provider or party; a bad status) rolls the read back, is audited in a transaction of
+    its own with its code, and then exits 2 with the reason: on record before it is
+    reported, like every other refusal."""
+    engine = store()
+    try:
+        with engine.begin() as conn:
+            found, subject_id, count = read(conn)
+            _audit_read(conn, by, action, subject_id, count)
+    except CaseworkError as exc:
+        with engine.begin() as conn:
+            _audit_read(
+                conn,
+                by,
+                action,
+                None,
+                0,
+                outcome=exc.code,
+                detail={"field": exc.field, "reason": exc.message[:300]},
+            )
+        fail(escape(f"{exc.field}: {exc.message} [{exc.code}]"))
+    return found
 
 
 def _day(value: Any) -> str:
@@ -264,10 +319,12 @@ def objection_show(
     objection_id: CaseArg, by: ByOpt = "cli", full: FullOpt = False, json_out: JsonOpt = False
 ) -> None:
     """One objection with every dated step."""
-    with store().begin() as conn:
-        view = _call(lambda: objections.get_objection(conn, objection_id))
-        _audit_read(conn, by, "objection.read", view.subject_id, 1)
-    _objection_out(view, json_out, full)
+
+    def read(conn: Connection) -> Read[objections.ObjectionView]:
+        view = objections.get_objection(conn, objection_id)
+        return view, view.subject_id, 1
+
+    _objection_out(_audited_read(by, "objection.read", read), json_out, full)
 
 
 @objections_app.command("list")
@@ -284,10 +341,13 @@ def objection_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Objections, oldest first."""
-    with store().begin() as conn:
+
+    def read(conn: Connection) -> Read[list[objections.ObjectionView]]:
         sid = _subject_id(conn, subject)
-        found = _call(lambda: objections.list_objections(conn, status=status, subject_id=sid))
-        _audit_read(conn, by, "objection.list", sid, len(found))
+        found = objections.list_objections(conn, status=status, subject_id=sid)
+        return found, sid, len(found)
+
+    found = _audited_read(by, "objection.list", read)
     if json_out:
         print_json([v.as_dict(mask_id=not full) for v in found])
         return
@@ -319,9 +379,12 @@ def objection_overdue(
     """The escalation list: open objections past the deadline of the step they wait for.
     Exit 0 with none; 1 when any is overdue."""
     day = parse_as_of(as_of)
-    with store().begin() as conn:
+
+    def read(conn: Connection) -> Read[list[objections.OverdueCase]]:
         cases = objections.overdue_objections(conn, day)
-        _audit_read(conn, by, "objection.overdue", None, len(cases))
+        return cases, None, len(cases)
+
+    cases = _audited_read(by, "objection.overdue", read)
     if json_out:
         print_json(
             {
@@ -442,10 +505,13 @@ def repair_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Repair applications, oldest first."""
-    with store().begin() as conn:
+
+    def read(conn: Connection) -> Read[list[repair.RepairView]]:
         sid = _subject_id(conn, subject)
-        found = _call(lambda: repair.list_repairs(conn, status=status, subject_id=sid))
-        _audit_read(conn, by, "repair.list", sid, len(found))
+        found = repair.list_repairs(conn, status=status, subject_id=sid)
+        return found, sid, len(found)
+
+    found = _audited_read(by, "repair.list", read)
     if json_out:
         print_json([v.as_dict(mask_id=not full) for v in found])
         return
@@ -554,14 +620,13 @@ def annulment_list(
 ) -> None:
     """Annulments and corrections with their cascade: received, removed, due (3 working
     days), notifications written."""
-    with store().begin() as conn:
-        pid: int | None = None
-        if provider is not None:
-            pid = conn.scalar(select(Provider.id).where(Provider.name == provider))
-            if pid is None:
-                fail(f"--provider: unknown provider {escape(provider)!r}")
+
+    def read(conn: Connection) -> Read[list[annulments.AnnulmentView]]:
+        pid = _named(conn, Provider, provider, "provider", "provider")
         found = annulments.list_annulments(conn, provider_id=pid, late_only=late)
-        _audit_read(conn, by, "annulment.list", None, len(found))
+        return found, None, len(found)
+
+    found = _audited_read(by, "annulment.list", read)
     if json_out:
         print_json([v.as_dict(mask_id=not full) for v in found])
         return
@@ -596,17 +661,16 @@ def notification_list(
     json_out: JsonOpt = False,
 ) -> None:
     """The outbox, oldest first: who is owed which message and why."""
-    with store().begin() as conn:
-        pid: int | None = None
-        if party is not None:
-            pid = conn.scalar(select(RelyingParty.id).where(RelyingParty.name == party))
-            if pid is None:
-                fail(f"--party: unknown relying party {escape(party)!r}")
+
+    def read(conn: Connection) -> Read[list[annulments.NotificationView]]:
+        pid = _named(conn, RelyingParty, party, "relying party", "party")
         sid = _subject_id(conn, subject)
         found = annulments.list_notifications(
             conn, subject_id=sid, relying_party_id=pid, undelivered=undelivered
         )
-        _audit_read(conn, by, "notification.list", sid, len(found))
+        return found, sid, len(found)
+
+    found = _audited_read(by, "notification.list", read)
     if json_out:
         print_json([v.as_dict(mask_id=not full) for v in found])
         return

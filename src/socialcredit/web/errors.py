@@ -2,7 +2,8 @@
 
 The API's exception handlers are wrapped, not replaced: a request under ``/v1`` goes to
 them unchanged. A page's refusal is still written to the audit log the same way the
-API's are (``Auditor.refusal``), and if that fails the reader gets a 503, not the page.
+API's are (``Auditor.refusal``), under the logged-in user's name even when the page
+refused before looking them up, and if that fails the reader gets a 503, not the page.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
-from socialcredit.api.auditing import Auditor
+from socialcredit.access import Role
+from socialcredit.api.auditing import Auditor, note, route_action
 from socialcredit.api.errors import ApiError
 from socialcredit.web.i18n import N_
+from socialcredit.web.session import current_user
 from socialcredit.web.templating import page_url, render, translator
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 API_PREFIX = "/v1"
+
+# The audit actions of pages behind a login: their refusals name the logged-in user. (The
+# public pages are read anonymously, whoever happens to be logged in.)
+_LOGGED_IN_PAGES = ("web.portal.", "web.regulator.")
 
 # What a reader is told for each status; the code in the audit log says more.
 MESSAGES = {
@@ -101,6 +108,8 @@ async def error_page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     auditor: Auditor = request.app.state.auditor
+    if (route_action(request) or "").startswith(_LOGGED_IN_PAGES):
+        await _identify(request)
     if not await auditor.refusal(request, code, status):
         status, message, headers = 503, None, None
     t = translator(request)
@@ -117,6 +126,23 @@ async def error_page(
         status_code=status,
         retry_after=(headers or {}).get("Retry-After"),
     )
+
+
+async def _identify(request: Request) -> None:
+    """Name who is refused. A page learns its user in ``require``; a refusal before that
+    (a form that fails validation) must still be on record as that user's, against their
+    own file when they are a subject (it is part of what they see of their file)."""
+    if getattr(request.state, "principal", None) is not None:
+        return
+    try:
+        user = await current_user(request)
+    except Exception:  # no sessions (an app without pages) or the key store is down
+        log.warning("could not identify the user of a refused page", exc_info=True)
+        return
+    if user is not None and user.principal.role is Role.SUBJECT:
+        n = note(request)
+        if n.subject_id is None:
+            n.subject_id = user.principal.subject_id
 
 
 async def _web_error(request: Request, exc: Exception) -> Response:

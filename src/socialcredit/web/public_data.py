@@ -38,24 +38,58 @@ MAX_QUERY = 100
 _CODE_CHARS = set("0123456789ABCDEFGHJKLMNPQRTUWXY")
 
 
+# The one masked shape the site prints (``identity.ids.mask``, for resident ID numbers
+# and credit codes alike): 4 characters, 10 stars, 4 characters.
+_KEPT = 4
+_ID_LENGTH = 18
+
+
 @dataclass(frozen=True)
 class Search:
-    """A parsed public search: a name fragment, a whole code, or a masked ID."""
+    """A parsed public search: a name fragment, an organisation's credit code, or a
+    masked ID."""
 
     kind: str  # name | code | masked
-    value: str  # the name fragment or the compact code
+    value: str  # the name fragment, the compact credit code, or the masked ID
     prefix: str = ""
     suffix: str = ""
 
     @property
     def echo(self) -> str:
-        """What the search box shows again: a whole ID number is shown masked, so that
-        not even the reader's own input puts a full number on a public page."""
+        """What the search box shows again: a code is shown masked, so that not even the
+        reader's own input puts a full number on a public page."""
         return mask(self.value) if self.kind == "code" else self.value
+
+    @property
+    def link(self) -> str:
+        """The query that links to other pages of this search (the pager) carry: the
+        same search, so page 2 continues page 1. A name or a masked ID as given; a credit
+        code whole (an organisation's code is public, and its search is exact)."""
+        return self.value
+
+
+def _is_resident_id_shape(code: str) -> bool:
+    """17 digits and a digit or X: a resident ID number (or an all-digit credit code,
+    which the public search cannot tell from one)."""
+    return (
+        len(code) == _ID_LENGTH and code[:-1].isdigit() and (code[-1].isdigit() or code[-1] == "X")
+    )
 
 
 def parse_search(text: str | None) -> Search | None:
-    """None for an empty query; ``ValueError`` for one that cannot be a search."""
+    """None for an empty query; ``ValueError`` for one that cannot be a search.
+
+    The public search reveals nothing about an ID number beyond its masked form, which
+    the list prints anyway:
+
+    - a masked ID is accepted only in the printed shape (``3101**********123X``: 4
+      characters, 10 stars, 4 characters): knowing more characters of a number than the
+      list shows must not narrow a search, or a number could be recovered one guessed
+      character at a time;
+    - a whole resident ID number is searched as its masked form, never matched exactly
+      (an exact match would confirm a guessed number);
+    - an organisation's Unified Social Credit Code, which is public, is matched exactly.
+    """
     if text is None or not text.strip():
         return None
     raw = text.strip()
@@ -63,13 +97,18 @@ def parse_search(text: str | None) -> Search | None:
         raise ValueError("query too long or with control characters")
     code = compact(raw).replace("＊", "*")
     if "*" in code:
-        # A masked ID as the site prints it: the known characters at both ends.
-        prefix = code[: code.index("*")]
-        suffix = code[code.rindex("*") + 1 :]
-        if len(code) != 18 or len(prefix) < 4 or len(suffix) < 4 or "*" in prefix + suffix:
-            raise ValueError("a masked ID keeps 4 characters at each end, 18 in all")
+        prefix, stars, suffix = code[:_KEPT], code[_KEPT:-_KEPT], code[-_KEPT:]
+        if (
+            len(code) != _ID_LENGTH
+            or stars != "*" * (_ID_LENGTH - 2 * _KEPT)
+            or not set(prefix + suffix) <= _CODE_CHARS
+        ):
+            raise ValueError("a masked ID keeps 4 characters at each end and 10 stars between")
         return Search("masked", code, prefix=prefix, suffix=suffix)
-    if len(code) == 18 and set(code) <= _CODE_CHARS:
+    if _is_resident_id_shape(code):
+        masked = mask(code)
+        return Search("masked", masked, prefix=masked[:_KEPT], suffix=masked[-_KEPT:])
+    if len(code) == _ID_LENGTH and set(code) <= _CODE_CHARS:
         return Search("code", code)
     return Search("name", raw)
 
@@ -121,7 +160,9 @@ def _searched(query: Any, search: Search | None) -> Any:
     if search is None:
         return query
     if search.kind == "code":
-        return query.where(Subject.code == search.value)
+        # Organisations only: a credit code is public, a person's number is not (and a
+        # resident ID never parses as a code: see ``parse_search``).
+        return query.where(Subject.code == search.value, Subject.kind == "organisation")
     if search.kind == "masked":
         return query.where(
             Subject.code.startswith(search.prefix, autoescape=True),
@@ -384,8 +425,14 @@ def provider_accuracy(conn: Connection) -> list[ProviderAccuracy]:
         out[pid].deleted_after_objection = counts["deleted"]
     for pid, days in durations.items():
         out[pid].median_resolution_days = float(statistics.median(days))
+    # Facts, not events: a repaired record corrected later carries its repair into the
+    # new version (another event), and one record may expire by window and by query bar.
     for pid, status, count in conn.execute(
-        select(Record.provider_id, RecordStatusEvent.status, func.count())
+        select(
+            Record.provider_id,
+            RecordStatusEvent.status,
+            func.count(func.distinct(Record.provider_record_id)),
+        )
         .join(Record, Record.id == RecordStatusEvent.record_id)
         .where(RecordStatusEvent.status.in_(("repaired", "expired")))
         .group_by(Record.provider_id, RecordStatusEvent.status)

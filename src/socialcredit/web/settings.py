@@ -47,6 +47,9 @@ class WebSettings:
     # SQLite store's file, else in the user's data directory (``evidence_dir_for``).
     evidence_dir: Path | None = None
     evidence_max_bytes: int = 4 * 1024 * 1024
+    # Objections with an evidence file one subject may file in a day: enough for every
+    # record a person could contest at once, not a way to fill the disk.
+    evidence_per_day: int = 5
 
     @classmethod
     def from_env(cls) -> WebSettings:

@@ -13,7 +13,12 @@ Who may do what (checked per route, and per case where the case belongs to someo
 Case steps are dated today; the command line takes ``--as-of`` for catch-up and demos.
 Each step and its audit entry commit together; a refused step changes nothing and is
 audited with its error code (the casework services write both entries themselves, so
-the route marks its audit note written).
+the route marks its audit note written: ``_run``). Reads are audited by the route
+(``_read``); a read the service refuses (a bad status, an unknown case) is recorded by
+the error handler as the refusal it is (``_run_read`` leaves the note unwritten).
+
+A provider key acts on its provider's records of the types the key covers, and sees the
+cases about those records only (``_own_provider``, ``_visible``).
 """
 
 from __future__ import annotations
@@ -228,10 +233,20 @@ def _many(model: type[BaseModel], views: Sequence[_View], principal: Principal) 
 
 
 def _run(request: Request, call: Callable[[], T]) -> T:
+    """A case step: the service audits the step and any refusal itself."""
     try:
         return call()
     except CaseworkError as exc:
         raise _refused(request, exc) from None
+
+
+def _run_read(call: Callable[[], T]) -> T:
+    """A read: the services do not audit reads, so a refusal is left to the error
+    handler, which records it (``Auditor.refusal``) before answering."""
+    try:
+        return call()
+    except CaseworkError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
 
 
 def _read(
@@ -257,11 +272,23 @@ def _own_provider(principal: Principal) -> int | None:
     return principal.provider_id
 
 
-def _visible(principal: Principal, subject_id: int, provider_id: int | None) -> bool:
+def _own_types(principal: Principal) -> frozenset[str] | None:
+    """The record types a provider key covers (None: not a provider key, no narrowing)."""
+    if principal.role is not Role.PROVIDER:
+        return None
+    return actor_of(principal).record_types
+
+
+def _visible(
+    principal: Principal, subject_id: int, provider_id: int | None, record_type: str | None
+) -> bool:
     if principal.role is Role.SUBJECT:
         return principal.subject_id == subject_id
     if principal.role is Role.PROVIDER:
-        return principal.provider_id == provider_id
+        types = _own_types(principal)
+        return principal.provider_id == provider_id and (
+            types is None or (record_type is not None and record_type in types)
+        )
     return True
 
 
@@ -313,13 +340,13 @@ def list_objections(
     ] = None,
 ) -> Response:
     with engine.connect() as conn:
-        found = _run(
-            request,
+        found = _run_read(
             lambda: objections.list_objections(
                 conn,
                 status=status,
                 subject_id=_own_subject(principal),
                 provider_id=_own_provider(principal),
+                record_types=_own_types(principal),
             ),
         )
     _read(request, auditor, principal, _own_subject(principal), count=len(found))
@@ -342,18 +369,23 @@ def overdue(
 ) -> Response:
     day = as_of_or_today(as_of)
     with engine.connect() as conn:
-        cases = objections.overdue_objections(conn, day, provider_id=_own_provider(principal))
+        cases = objections.overdue_objections(
+            conn,
+            day,
+            provider_id=_own_provider(principal),
+            record_types=_own_types(principal),
+        )
     _read(request, auditor, principal, None, as_of=day.isoformat(), count=len(cases))
     return _many(OverdueCaseList, cases, principal)
 
 
 def _objection_for(
-    request: Request, principal: Principal, engine: Engine, objection_id: int
+    principal: Principal, engine: Engine, objection_id: int
 ) -> objections.ObjectionView:
     with engine.connect() as conn:
-        view = _run(request, lambda: objections.get_objection(conn, objection_id))
+        view = _run_read(lambda: objections.get_objection(conn, objection_id))
     # Someone else's case answers as an unknown one: its existence is not theirs to learn.
-    if not _visible(principal, view.subject_id, view.provider_id):
+    if not _visible(principal, view.subject_id, view.provider_id, view.record_type):
         raise ApiError(404, "unknown_objection", f"no objection {objection_id}")
     return view
 
@@ -374,7 +406,7 @@ def read_objection(
 ) -> Response:
     note(request, objection_id=objection_id)
     _own_provider(principal)
-    view = _objection_for(request, principal, engine, objection_id)
+    view = _objection_for(principal, engine, objection_id)
     _read(request, auditor, principal, view.subject_id)
     return _one(Objection, view, principal)
 
@@ -514,8 +546,7 @@ def list_repairs(
     status: Annotated[str | None, Query(max_length=12)] = None,
 ) -> Response:
     with engine.connect() as conn:
-        found = _run(
-            request,
+        found = _run_read(
             lambda: repair.list_repairs(conn, status=status, subject_id=_own_subject(principal)),
         )
     _read(request, auditor, principal, _own_subject(principal), count=len(found))
@@ -538,8 +569,8 @@ def read_repair(
 ) -> Response:
     note(request, application_id=application_id)
     with engine.connect() as conn:
-        view = _run(request, lambda: repair.get_repair(conn, application_id))
-    if not _visible(principal, view.subject_id, None):
+        view = _run_read(lambda: repair.get_repair(conn, application_id))
+    if not _visible(principal, view.subject_id, None, view.record_type):
         raise ApiError(404, "unknown_repair_application", f"no repair application {application_id}")
     _read(request, auditor, principal, view.subject_id)
     return _one(RepairApplication, view, principal)
@@ -639,7 +670,10 @@ def list_annulments(
 ) -> Response:
     with engine.connect() as conn:
         found = annulments.list_annulments(
-            conn, provider_id=_own_provider(principal), late_only=late
+            conn,
+            provider_id=_own_provider(principal),
+            record_types=_own_types(principal),
+            late_only=late,
         )
     _read(request, auditor, principal, None, count=len(found))
     return _many(AnnulmentList, found, principal)
@@ -659,8 +693,7 @@ def list_notifications(
     auditor: AuditorDep,
 ) -> Response:
     with engine.connect() as conn:
-        found = _run(
-            request,
+        found = _run_read(
             lambda: annulments.list_notifications(conn, actor=actor_of(principal)),
         )
     _read(request, auditor, principal, _own_subject(principal), count=len(found))

@@ -4,7 +4,13 @@ My report and my score in plain words, who accessed my file, my objections and r
 applications with their deadlines, filing new ones, and signed certificates. All of it
 is free of charge. Every page that shows the file is written to the audit log in the
 transaction that reads it, before it is answered; filing goes through the casework
-services, which audit each attempt (accepted or refused) themselves.
+services, which audit each attempt (accepted or refused) themselves, and a form this
+page refuses before asking them (a missing field, a bad evidence file) is on record as a
+refused attempt too.
+
+Evidence files are written under a temporary name and take their place only once the
+objection naming them has committed; a refused filing leaves nothing behind. A subject
+may send evidence with at most ``WebSettings.evidence_per_day`` objections a day.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ import datetime as dt
 import hashlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
@@ -28,6 +35,7 @@ from socialcredit.audit.query import Access, accesses
 from socialcredit.casework.common import Actor, CaseworkError
 from socialcredit.casework.objections import ObjectionView, file_objection, list_objections
 from socialcredit.casework.repair import RepairView, apply_for_repair, list_repairs
+from socialcredit.db.models import Objection
 from socialcredit.policy import load_policies
 from socialcredit.reports import (
     CREDIT_REPORT,
@@ -53,6 +61,8 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 # Evidence a subject may attach: documents and photos, recognised by their first bytes
 # (a browser's declared type is not trusted).
 EVIDENCE_TYPES = {b"%PDF-": ".pdf", b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
+# How the case file names an evidence file (``StagedEvidence.line``).
+EVIDENCE_MARK = "[evidence: "
 MAX_OBLIGATIONS_TEXT = 2000
 
 
@@ -228,22 +238,74 @@ def evidence_suffix(data: bytes) -> str:
     raise ValueError("evidence must be a PDF, PNG or JPEG file")
 
 
-def store_evidence(directory: Path, data: bytes, name: str | None) -> str:
-    """Keep an evidence file under its SHA-256 and return the line the case file gets.
+@dataclass(frozen=True)
+class StagedEvidence:
+    """An evidence file written under a temporary name, not yet part of any case: kept
+    (``keep``) once the case that names it has committed, dropped (``drop``) if the
+    filing is refused, so a refused filing leaves no file behind."""
 
-    Stored by digest, so the same file sent twice is kept once, and the digest in the
-    case file proves which file was sent.
+    temporary: Path
+    target: Path
+    line: str  # what the case file says about it
+
+    def keep(self) -> None:
+        if self.target.exists():  # the same file sent before: kept once, by digest
+            self.temporary.unlink(missing_ok=True)
+        else:
+            self.temporary.replace(self.target)
+
+    def drop(self) -> None:
+        self.temporary.unlink(missing_ok=True)
+
+
+def stage_evidence(directory: Path, data: bytes, name: str | None) -> StagedEvidence:
+    """Write an evidence file beside its final place, under a temporary name.
+
+    Kept under its SHA-256 once the case commits, so the same file sent twice is kept
+    once, and the digest in the case file proves which file was sent.
     """
     suffix = evidence_suffix(data)
     digest = hashlib.sha256(data).hexdigest()
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{digest}{suffix}"
-    if not target.exists():
-        temporary = directory / f".{digest}.{os.getpid()}.part"
-        temporary.write_bytes(data)
-        temporary.chmod(0o600)
-        temporary.replace(target)
-    return f"[evidence: {_safe_filename(name)}, {len(data)} bytes, sha256:{digest}]"
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{digest[:16]}.", suffix=".part")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return StagedEvidence(
+        temporary=Path(temporary),
+        target=directory / f"{digest}{suffix}",
+        line=f"{EVIDENCE_MARK}{_safe_filename(name)}, {len(data)} bytes, sha256:{digest}]",
+    )
+
+
+def evidence_filed_today(engine: Engine, subject_id: int, day: dt.date) -> int:
+    """How many objections the subject filed on ``day`` with an evidence file."""
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                select(func.count()).where(
+                    Objection.subject_id == subject_id,
+                    Objection.filed_on == day,
+                    Objection.reason.contains(EVIDENCE_MARK, autoescape=True),
+                )
+            )
+            or 0
+        )
+
+
+async def _refused_here(
+    request: Request, user: PageUser, code: str, field: str, **detail: object
+) -> None:
+    """A form the page itself refused (nothing reached the casework service): on record
+    as the refused attempt it is, against the subject's file, with the route's action."""
+    n = note(request, field=field, **detail)
+    n.subject_id = _subject_id(user)
+    auditor: Auditor = request.app.state.auditor
+    await auditor.record_async(request, user.principal, code)
 
 
 @router.post("/objections", openapi_extra=audited("web.portal.objection"))
@@ -258,44 +320,76 @@ async def file_objection_page(
     _check_csrf(request, csrf)
     t = translator(request)
     settings = request.app.state.web.settings
+    engine: Engine = request.app.state.engine
     day = today()
-    problem = None
+    # (message, audit code, field) of a refusal by this page, before the service is asked.
+    local: tuple[str, str, str] | None = None
     data = b""
     if evidence is not None and evidence.filename:
         data = await evidence.read(settings.evidence_max_bytes + 1)
         if len(data) > settings.evidence_max_bytes:
-            problem = t.plain("The evidence file is too large.")
+            local = (t.plain("The evidence file is too large."), "evidence_too_large", "evidence")
         elif data:
             try:
                 evidence_suffix(data)
             except ValueError:
-                problem = t.plain("Evidence must be a PDF, PNG or JPEG file.")
+                local = (
+                    t.plain("Evidence must be a PDF, PNG or JPEG file."),
+                    "bad_evidence",
+                    "evidence",
+                )
     if not reason.strip():
-        problem = problem or t.plain("Please say why the record is wrong.")
+        local = local or (t.plain("Please say why the record is wrong."), "missing_value", "reason")
     if record_id == 0:
-        problem = problem or t.plain("Please choose the record you object to.")
-    if problem is None:
+        local = local or (
+            t.plain("Please choose the record you object to."),
+            "missing_value",
+            "record_id",
+        )
+    if local is None and data:
+        sent = await run_in_threadpool(evidence_filed_today, engine, _subject_id(user), day)
+        if sent >= settings.evidence_per_day:
+            local = (
+                t.plain(
+                    "You have sent evidence with %(count)s objections today, the most in one "
+                    "day. File this objection without the file, or send it tomorrow."
+                )
+                % {"count": sent},
+                "evidence_limit",
+                "evidence",
+            )
+    problem = None
+    if local is not None:
+        problem, code, field = local
+        await _refused_here(request, user, code, field, record_id=record_id or None)
+    else:
         text = reason.strip()
+        staged: StagedEvidence | None = None
         if data and evidence is not None:
-            # Kept before the case is filed, so the case file never names a missing file.
-            directory = settings.evidence_dir or evidence_dir_for(request.app.state.engine)
-            line = await run_in_threadpool(store_evidence, directory, data, evidence.filename)
-            text += f"\n{line}"
-        engine = request.app.state.engine
+            directory = settings.evidence_dir or evidence_dir_for(engine)
+            staged = await run_in_threadpool(stage_evidence, directory, data, evidence.filename)
+            text += f"\n{staged.line}"
         try:
             view = await run_in_threadpool(
                 lambda: file_objection(
                     engine, actor=actor_of(user.principal), reason=text, on=day, record_id=record_id
                 )
             )
-        except CaseworkError as exc:
+        except Exception as exc:
+            # Refused (or failed): the file is no part of any case.
+            if staged is not None:
+                await run_in_threadpool(staged.drop)
+            if not isinstance(exc, CaseworkError):
+                raise
             # The casework service audited the refusal; nothing more to write.
             note(request).written = True
             problem = casework_message(t, exc)
         else:
+            # The case and its audit entry have committed: now its evidence takes its place.
             note(request).written = True
+            if staged is not None:
+                await run_in_threadpool(staged.keep)
             return RedirectResponse(f"/portal/cases?filed=objection-{view.id}", status_code=303)
-    note(request).written = True
     report = await run_in_threadpool(lambda: _read_report(request, user, day, again="objection"))
     return render(
         request,
@@ -319,7 +413,7 @@ CASEWORK_MESSAGES = {
     "out_of_scope": N_("There is no such record in your file."),
     "not_repairable": N_("This record cannot be repaired."),
     "too_early": N_("This record cannot be repaired yet."),
-    "repair_open": N_("A repair application for this record is already open."),
+    "application_open": N_("A repair application for this record is already open."),
     "missing_value": N_("Please fill in every field."),
 }
 
@@ -390,12 +484,16 @@ async def apply_repair_page(
     day = today()
     stated = [line.strip() for line in obligations.splitlines() if line.strip()]
     problem = None
+    # A refusal by this page, before the service is asked: on record all the same.
     if record_id == 0:
         problem = t.plain("Please choose the record to repair.")
+        await _refused_here(request, user, "missing_value", "record_id")
     elif not stated:
         problem = t.plain("Please state the obligations you have met, one per line.")
+        await _refused_here(request, user, "missing_value", "obligations", record_id=record_id)
     elif commitment != "yes":
         problem = t.plain("Credit repair needs your credit commitment.")
+        await _refused_here(request, user, "missing_value", "commitment", record_id=record_id)
     if problem is None:
         engine = request.app.state.engine
         try:
@@ -410,12 +508,12 @@ async def apply_repair_page(
                 )
             )
         except CaseworkError as exc:
+            # The casework service audited the refusal; nothing more to write.
+            note(request).written = True
             problem = casework_message(t, exc)
         else:
             note(request).written = True
             return RedirectResponse(f"/portal/cases?filed=repair-{view.id}", status_code=303)
-    # Refusals by the service are audited by it; checks made here wrote nothing.
-    note(request).written = True
     report = await run_in_threadpool(lambda: _read_report(request, user, day, again="repair"))
     return _repair_form(
         request,

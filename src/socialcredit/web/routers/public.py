@@ -10,6 +10,7 @@ address (the bulk API, with a key, is for those who need more).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -52,9 +53,28 @@ def today() -> dt.date:
 
 
 def client_address(request: Request) -> str:
-    # The peer address; a deployment behind a proxy runs uvicorn with --proxy-headers so
-    # that this is the reader's address, not the proxy's.
-    return request.client.host if request.client else "unknown"
+    """Whose allowance a request draws on (search and login rate limits).
+
+    The peer address; a deployment behind a proxy runs uvicorn with --proxy-headers so
+    that this is the reader's address, not the proxy's. An IPv6 client is limited by its
+    /64 prefix: one subscriber or site usually holds a whole /64 and could otherwise take
+    a fresh address, and a fresh allowance, for every request. IPv4 by the address.
+    """
+    return rate_key(request.client.host if request.client else "unknown")
+
+
+def rate_key(host: str) -> str:
+    """``host`` as a rate-limit key: an IPv4 address itself, an IPv6 address its /64
+    (an IPv4-mapped IPv6 address counts as the IPv4 address); anything else as given."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def check_rate(request: Request) -> None:
@@ -129,6 +149,9 @@ async def public_list(
         page=page,
         pages=pages,
         query=search.echo if search else "",
+        # The pager continues this very search (the echo of a code is masked: searching
+        # for it again would be another search).
+        link=search.link if search else "",
     )
 
 

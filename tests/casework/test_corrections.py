@@ -18,7 +18,9 @@ from socialcredit.casework.annulments import (
 from socialcredit.casework.common import CaseworkError
 from socialcredit.casework.maintenance import maintain
 from socialcredit.db.models import Record, RecordStatusEvent
+from socialcredit.records.ingest import import_feed
 from socialcredit.scoring.store import compute
+from tests.records.conftest import row, write_csv
 
 from .conftest import COURT, CW, POLICE, TAX, Casework, D, Subj
 
@@ -203,3 +205,47 @@ def test_an_expired_record_is_corrected_into_a_version_that_counts_by_its_dates(
     # ...and the next daily run gives it its expiry again.
     maintain(world.engine, as_of=D(2026, 9, 3))
     assert [s for _, s, _ in _versions(world, "SP-1")] == ["corrected", "expired"]
+
+
+def test_a_feed_correction_of_a_repaired_record_is_rejected(world: Casework) -> None:
+    # A feed row would write an active version and undo the repair: it is rejected with its
+    # line and reason, and the casework path (which keeps the repair) is named instead.
+    taxpayer = world.person()
+    world.record(TAX, taxpayer, "tax.evasion", D(2025, 10, 10), prid="TF-1", amount_cny=48600)
+    app = repair.apply_for_repair(
+        world.engine,
+        actor=world.subject(taxpayer),
+        record_id=world.record_id("TF-1"),
+        obligations=["税款及滞纳金已全部补缴"],
+        commitment="本人承诺今后依法纳税",
+        on=D(2026, 10, 12),
+    )
+    repair.decide_repair(
+        world.engine,
+        actor=CW,
+        application_id=app.id,
+        approve=True,
+        reason="凭证齐全",
+        on=D(2026, 10, 13),
+    )
+    before = _versions(world, "TF-1")
+    path = write_csv(
+        world.tmp / "correction.csv",
+        [
+            row(
+                provider_record_id="TF-1",
+                subject_id=taxpayer.number,
+                record_type="tax.evasion",
+                decided_on="2025-10-10",
+                decision_ref="沪税稽罚〔2025〕13号",
+                amount_cny="48600",
+                action="correct",
+            )
+        ],
+    )
+    rejects = world.tmp / "rejects.csv"
+    result = import_feed(world.engine, path, provider=TAX, rejects_path=rejects)
+    assert (result.accepted, result.rejected) == (0, 1)
+    assert result.top_reasons == {"repaired_target": 1}
+    assert "records correct" in rejects.read_text(encoding="utf-8")
+    assert _versions(world, "TF-1") == before == [(1, "repaired", "（2025）沪执TF-1号")]

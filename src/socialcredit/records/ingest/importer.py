@@ -500,6 +500,15 @@ def _apply_row(
         raise RowError(
             "action", "annulled_target", "the record was annulled; it cannot be corrected"
         )
+    if latest.status == "repaired":
+        # A new version would arrive active and undo the credit repair. The casework path
+        # (`records correct`, POST /v1/annulments) carries the repair over to it.
+        raise RowError(
+            "action",
+            "repaired_target",
+            "the record was repaired; send the correction with `socialcredit records correct` "
+            "or POST /v1/annulments, which keep it repaired",
+        )
     _status_change(
         ctx, latest, "corrected", f"superseded by version {latest.version + 1}", out, now
     )

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/rescore.py                          # 10M subjects / 100M records
     .venv/bin/python benchmarks/rescore.py --subjects 200000        # a quick check
+    .venv/bin/python benchmarks/rescore.py --engine spark --subjects 1000000 --skip-latency
 
 1. **Snapshot.** ``synth.bulk.generate_snapshot`` writes the Parquet snapshot (hive-partitioned
    by province) in a child process whose resident memory is sampled from here; an existing
@@ -22,12 +23,22 @@
    second series imports a one-row CSV feed with ``import_feed`` and rescores from its
    ``on_chunk_committed`` callback: the whole path a provider's single record takes.
 
-Results go to ``benchmarks/results/rescore.json`` and ``rescore.md``.
+4. **Spark** (``--engine spark``). On the same snapshot, after the DuckDB pair: the bare
+   baseline written directly in Spark SQL (the same query: a broadcast 33-row type table, a
+   broadcast anti-join of inactive records, sum per subject, a join to the subjects, grade
+   by CASE, Parquet out) and ``SparkExecutor().score``, alternately in one SparkSession
+   (``local[N]`` with N = ``--threads``). CPU and resident memory count the JVM too. Then,
+   for the generator at scale, a ``--scale-subjects`` snapshot (10M subjects / 100M
+   records by default) is generated (or reused) with its peak RSS.
+
+Results go to ``benchmarks/results/rescore.json`` and ``rescore.md``; with ``--engine spark``
+to ``rescore_spark.json`` and ``rescore_spark.md``, DuckDB and Spark side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -48,6 +59,7 @@ from typing import Any
 import duckdb
 import psutil
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import Engine, event, insert, text
 
 from socialcredit.db.engine import make_engine, session_scope
@@ -68,12 +80,14 @@ from socialcredit.synth.names import person_name
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_AS_OF = dt.date(2027, 3, 31)  # every category switched on, Shanghai 2027.1 in force
 TARGET_RATIO = 2.0
+TARGET_SPARK_RATIO = 1.3
+TARGET_GENERATOR_GIB = 2.0
 TARGET_RSS_GIB = 3.0
 TARGET_P99_MS = 20.0
 SAMPLE_EVERY = 0.01  # seconds between RSS samples
 GIB = 2**30
 MIB = 2**20
-ENGINES = ("duckdb",)  # a later issue adds "spark": its bare query in Spark SQL, same report
+ENGINES = ("duckdb", "spark")
 
 
 # --- measuring ------------------------------------------------------------------------
@@ -82,9 +96,10 @@ ENGINES = ("duckdb",)  # a later issue adds "spark": its bare query in Spark SQL
 class PeakRss(threading.Thread):
     """Samples a process's resident memory; ``reset`` starts a phase, ``peak`` ends it."""
 
-    def __init__(self, pid: int | None = None) -> None:
+    def __init__(self, pid: int | None = None, *, tree: bool = False) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
+        self.tree = tree
         self._peak = 0
         self._lock = threading.Lock()
         self.stopped = threading.Event()
@@ -92,6 +107,11 @@ class PeakRss(threading.Thread):
     def _sample(self) -> None:
         try:
             rss = self.process.memory_info().rss
+            if self.tree:
+                # Spark's JVM is a child of this process: its memory is the run's too.
+                for child in self.process.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        rss += child.memory_info().rss
         except psutil.Error:
             return
         with self._lock:
@@ -453,6 +473,209 @@ def compare(args: argparse.Namespace, snapshot: dict[str, Any]) -> dict[str, Any
     }
 
 
+# --- Spark ----------------------------------------------------------------------------
+
+
+def tree_cpu(process: psutil.Process) -> float:
+    """User + system CPU seconds of this process and its children (Spark's JVM)."""
+    total = sum(process.cpu_times()[:2])
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def spark_bare_sql(as_of: dt.date) -> str:
+    """The bare baseline in Spark SQL: the DuckDB one, clause for clause."""
+    day = f"DATE'{as_of.isoformat()}'"
+    cutoff = f"TIMESTAMP_NTZ'{(as_of + dt.timedelta(days=1)).isoformat()} 00:00:00'"
+    return f"""
+WITH
+types AS (SELECT *, add_months({day}, -max_window_months) AS window_start FROM bare_types),
+inactive AS (
+    SELECT DISTINCT record_id FROM snap_status_events
+    WHERE status <> 'active' AND recorded_at < {cutoff}
+),
+totals AS (
+    SELECT /*+ BROADCAST(t), BROADCAST(i) */ r.subject_id, sum(t.points) AS points
+    FROM snap_records r
+    JOIN types t ON t.record_type = r.record_type
+    LEFT ANTI JOIN inactive i ON i.record_id = r.record_id
+    WHERE r.recorded_at < {cutoff}
+      AND r.decided_on <= {day}
+      AND r.decided_on > t.window_start
+    GROUP BY r.subject_id
+),
+scored AS (
+    SELECT s.subject_id, 1000 + coalesce(t.points, 0) AS score
+    FROM snap_subjects s
+    LEFT JOIN totals t ON t.subject_id = s.subject_id
+)
+SELECT subject_id, score,
+       CASE WHEN score >= 1050 THEN 'AAA' WHEN score >= 1030 THEN 'AA'
+            WHEN score >= 960 THEN 'A' WHEN score >= 850 THEN 'B'
+            WHEN score >= 600 THEN 'C' ELSE 'D' END AS grade
+FROM scored
+"""
+
+
+class SparkRunner:
+    """Both Spark queries in one session, on the snapshot's views."""
+
+    def __init__(self, snapshot: Path, as_of: dt.date, types: pa.Table, threads: int) -> None:
+        from socialcredit.scoring.spark_executor import SparkExecutor, register_snapshot
+        from socialcredit.scoring.spark_session import get_session
+
+        self.master = f"local[{threads}]"
+        self.spark = get_session(self.master)
+        self.snapshot = snapshot
+        self.as_of = as_of
+        register_snapshot(self.spark, snapshot)
+        self.spark.createDataFrame(types.to_pylist(), _SPARK_TYPES_DDL).createOrReplaceTempView(
+            "bare_types"
+        )
+        self.executor = SparkExecutor(master=self.master)
+
+    def bare(self, out: Path) -> int:
+        # The executor re-registers the views on every run; so does the bare query.
+        from socialcredit.scoring.spark_executor import register_snapshot
+
+        register_snapshot(self.spark, self.snapshot)
+        self.spark.sql(spark_bare_sql(self.as_of)).write.mode("overwrite").parquet(str(out))
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in out.glob("*.parquet"))
+
+    def full(
+        self, out: Path, policies: Sequence[ResolvedPolicy], contributions: bool, lists: bool
+    ) -> int:
+        lists_out = out.with_name(out.stem + "-lists.parquet") if lists else None
+        extra: dict[str, Any] = {"contributions": True} if contributions else {}
+        n = self.executor.score(
+            self.snapshot, out, as_of=self.as_of, policies=policies, lists_out=lists_out, **extra
+        )
+        if lists_out is not None:
+            lists_out.unlink()
+        return n
+
+
+_SPARK_TYPES_DDL = (
+    "record_type STRING, category STRING, polarity STRING, max_window_months INT, points BIGINT"
+)
+
+
+def spark_digest() -> str:
+    from socialcredit.scoring import spark_executor, spark_plan, spark_sql
+
+    text = b"".join(
+        Path(m.__file__).read_bytes() for m in (spark_executor, spark_sql, spark_plan) if m.__file__
+    )
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
+def compare_spark(args: argparse.Namespace, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Bare vs full (and full with lists) on Spark, alternately, in one session."""
+    import pyspark
+
+    from socialcredit.scoring.spark_session import ENV_DRIVER_MEMORY, ENV_SHUFFLE_PARTITIONS
+
+    os.environ[ENV_DRIVER_MEMORY] = args.spark_driver_memory
+    os.environ[ENV_SHUFFLE_PARTITIONS] = str(args.spark_partitions)
+    path = Path(snapshot["path"])
+    records = int(snapshot["counts"]["records"])
+    subjects = int(snapshot["counts"]["subjects"])
+    threads = args.threads or os.cpu_count() or 1
+    policies = load_policies()
+    types = bare_types(policies, args.as_of)
+    digest = spark_digest()
+    work = Path(tempfile.mkdtemp(prefix="rescore-spark-out-", dir=path.parent))
+    sampler = PeakRss(tree=True)
+    sampler.start()
+    me = psutil.Process()
+    names = ("bare", "full", "full_lists")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    load: dict[str, list[float]] = {k: [] for k in names}
+    peaks = dict.fromkeys(names, 0)
+    started = time.perf_counter()
+    runner = SparkRunner(path, args.as_of, types, threads)
+    session_start_s = time.perf_counter() - started
+    runners: dict[str, Callable[[Path], int]] = {
+        "bare": runner.bare,
+        "full": lambda out: runner.full(out, policies, args.with_contributions, lists=False),
+        "full_lists": lambda out: runner.full(out, policies, args.with_contributions, lists=True),
+    }
+    grades: dict[str, int] = {}
+    try:
+        warm_page_cache(path)
+        # One untimed round: JIT-compiles the JVM's hot paths for every query alike.
+        for name, run in runners.items():
+            out = work / f"warm-{name}.parquet"
+            run(out)
+            shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink()
+        for i in range(args.repeat):
+            for name, run in runners.items():
+                out = work / f"{name}.parquet"
+                sampler.reset()
+                cpu_before = tree_cpu(me)
+                t0 = time.perf_counter()
+                n = run(out)
+                seconds = time.perf_counter() - t0
+                cpu[name].append(tree_cpu(me) - cpu_before)
+                load[name].append(os.getloadavg()[0])
+                peaks[name] = max(peaks[name], sampler.peak())
+                times[name].append(seconds)
+                if n != subjects:
+                    raise SystemExit(f"spark {name}: {n} results for {subjects} subjects")
+                print(
+                    f"  spark {name} run {i + 1}: {seconds:.2f} s, {cpu[name][-1]:.1f} CPU s, "
+                    f"load {load[name][-1]:.2f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if name == "full" and i == args.repeat - 1:
+                    grades, _ = result_summary(out)
+                shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink()
+    finally:
+        sampler.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    summary = {
+        k: phase_summary(times[k], cpu[k], load[k], peaks[k], records, subjects, threads)
+        for k in names
+    }
+    summary["full"]["grades"] = grades
+    return {
+        "master": f"local[{threads}]",
+        "threads": threads,
+        "driver_memory": args.spark_driver_memory,
+        "shuffle_partitions": args.spark_partitions,
+        "pyspark": pyspark.__version__,
+        "session_start_s": round(session_start_s, 2),
+        **summary,
+        "with_contributions": args.with_contributions,
+        "ratio_full_to_bare": round(summary["full"]["best_s"] / summary["bare"]["best_s"], 2),
+        "ratio_full_to_bare_cpu": round(
+            summary["full"]["best_cpu_s"] / summary["bare"]["best_cpu_s"], 2
+        ),
+        "ratio_full_lists_to_bare": round(
+            summary["full_lists"]["best_s"] / summary["bare"]["best_s"], 2
+        ),
+        "executor_sha256": digest,
+    }
+
+
+def scale_generation(args: argparse.Namespace) -> dict[str, Any]:
+    """The generator at pilot scale (``--scale-subjects``): generated, or reused with the
+    numbers measured when it was."""
+    scaled = argparse.Namespace(**vars(args))
+    scaled.subjects = args.scale_subjects
+    scaled.data = default_data_dir(
+        args.scale_subjects, args.records_per_subject, args.seed, args.as_of
+    )
+    print(f"generator at scale: {args.scale_subjects:,} subjects -> {scaled.data}", file=sys.stderr)
+    stats = ensure_snapshot(scaled)
+    stats["path"] = Path(stats["path"]).name
+    return stats
+
+
 # --- in-process latency ---------------------------------------------------------------
 
 LATENCY_TYPES = (
@@ -713,6 +936,12 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
     lat = result.get("latency")
     if lat:
         out["p99_le_20ms"] = lat["insert_and_rescore"]["p99_ms"] <= TARGET_P99_MS
+    spark = result.get("rescore_spark")
+    if spark:
+        out["spark_full_le_1_3x_bare"] = spark["ratio_full_to_bare"] <= TARGET_SPARK_RATIO
+    scale = result.get("generator_at_scale")
+    if scale and scale.get("peak_rss_mib") is not None:
+        out["generator_peak_rss_le_2gib"] = scale["peak_rss_mib"] <= TARGET_GENERATOR_GIB * 1024
     return out
 
 
@@ -812,6 +1041,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"Full grades: {cmp['full']['grades']}",
             "",
         ]
+    lines += _spark_lines(result)
     for key in ("latency", "latency_synchronous_normal"):
         lines += _latency_lines(result.get(key), comparison=key != "latency")
     lat = result.get("latency")
@@ -831,7 +1061,79 @@ def markdown(result: dict[str, Any]) -> str:
             f"| in-process p99 ≤ {TARGET_P99_MS:g} ms | {lat['insert_and_rescore']['p99_ms']} ms "
             f"| {_yes(ok.get('p99_le_20ms'))} |"
         )
+    spark = result.get("rescore_spark")
+    if spark:
+        lines.append(
+            f"| Spark full ≤ {TARGET_SPARK_RATIO}× Spark bare | {spark['ratio_full_to_bare']}× "
+            f"| {_yes(ok.get('spark_full_le_1_3x_bare'))} |"
+        )
+    scale = result.get("generator_at_scale")
+    if scale and scale.get("peak_rss_mib") is not None:
+        lines.append(
+            f"| generator peak RSS ≤ {TARGET_GENERATOR_GIB:g} GiB "
+            f"({scale['counts']['subjects']:,} subjects) | {scale['peak_rss_mib'] / 1024:.2f} GiB "
+            f"| {_yes(ok.get('generator_peak_rss_le_2gib'))} |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _spark_lines(result: dict[str, Any]) -> list[str]:
+    spark = result.get("rescore_spark")
+    if not spark:
+        return []
+    duck = result.get("rescore") or {}
+    lines = [
+        f"Spark {spark['pyspark']}, `{spark['master']}`, driver memory {spark['driver_memory']}, "
+        f"{spark['shuffle_partitions']} shuffle partitions; one session (started in "
+        f"{spark['session_start_s']} s, not counted), an untimed warm-up round, then best of "
+        f"{len(spark['bare']['runs_s'])} runs each, alternately; CPU and RSS include the JVM; "
+        f"executor sha256 {spark['executor_sha256']}.",
+        "",
+        "| query | wall (s) | runs (s) | CPU (s) | records/s | records/s per core "
+        "| peak RSS (MiB) | load avg after runs |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, label in (("bare", "bare"), ("full", "full"), ("full_lists", "full + lists")):
+        p = spark[name]
+        lines.append(
+            f"| {label} | {p['best_s']:.2f} | {', '.join(f'{r:.2f}' for r in p['runs_s'])} "
+            f"| {p['best_cpu_s']:.1f} | {p['records_per_s']:,} | {p['records_per_s_per_core']:,} "
+            f"| {p['peak_rss_mib']:,} | {p['load_average_1m_after_runs']} |"
+        )
+    lines += [
+        "",
+        f"Spark ratio full/bare: {spark['ratio_full_to_bare']}× wall, "
+        f"{spark['ratio_full_to_bare_cpu']}× CPU; full with lists/bare: "
+        f"{spark['ratio_full_lists_to_bare']}×.",
+        "",
+        f"Spark full grades: {spark['full']['grades']}",
+        "",
+    ]
+    if duck:
+        lines += [
+            "Side by side, records/s per core (records / best wall time / cores):",
+            "",
+            "| query | DuckDB | Spark | DuckDB ÷ Spark |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name in ("bare", "full"):
+            d = duck[name]["records_per_s_per_core"]
+            k = spark[name]["records_per_s_per_core"]
+            lines.append(f"| {name} | {d:,} | {k:,} | {d / k:.1f}× |")
+        same = duck["full"].get("grades") == spark["full"].get("grades")
+        lines += ["", f"Full grades identical on both engines: {'yes' if same else '**no**'}.", ""]
+    scale = result.get("generator_at_scale")
+    if scale:
+        c = scale["counts"]
+        reused = " (generated earlier, reused)" if scale.get("reused") else ""
+        lines += [
+            f"Generator at scale{reused}: {c['subjects']:,} subjects, {c['records']:,} records in "
+            f"{scale.get('seconds', 0):.1f} s ({scale.get('records_per_s', 0):,} records/s), "
+            f"peak RSS {scale.get('peak_rss_mib', 0):,} MiB, {scale.get('disk_mib', 0):,} MiB "
+            "of Parquet.",
+            "",
+        ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -856,11 +1158,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--generate-only", action="store_true", help="write (or check) the snapshot and stop"
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "rescore.json")
+    parser.add_argument(
+        "--out", type=Path, help="default results/rescore.json (rescore_spark.json for spark)"
+    )
+    parser.add_argument("--spark-driver-memory", default="3g")
+    parser.add_argument("--spark-partitions", type=int, default=8)
+    parser.add_argument(
+        "--scale-subjects",
+        type=int,
+        default=10_000_000,
+        help="spark: also generate (or reuse) a snapshot this big and report the generator "
+        "(0: skip)",
+    )
     parser.add_argument("--generate-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.data is None:
         args.data = default_data_dir(args.subjects, args.records_per_subject, args.seed, args.as_of)
+    if args.out is None:
+        args.out = RESULTS / ("rescore_spark.json" if args.engine == "spark" else "rescore.json")
     if args.generate_child:
         generate_child(args)
         return
@@ -882,6 +1197,11 @@ def main(argv: list[str] | None = None) -> None:
         result["snapshot"] = ensure_snapshot(args)
         print("bare vs full:", file=sys.stderr)
         result["rescore"] = compare(args, result["snapshot"])
+        if args.engine == "spark":
+            print("spark bare vs full:", file=sys.stderr)
+            result["rescore_spark"] = compare_spark(args, result["snapshot"])
+            if args.scale_subjects:
+                result["generator_at_scale"] = scale_generation(args)
     if not args.skip_latency:
         print("in-process latency:", file=sys.stderr)
         result["latency"] = latency(args)

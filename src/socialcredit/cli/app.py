@@ -18,6 +18,7 @@ from socialcredit.cli import (
     reports,
     scoring,
     serve,
+    snapshot,
     synth,
 )
 
@@ -54,6 +55,7 @@ app.add_typer(records.records_app, name="records")
 app.add_typer(policy.policy_app, name="policy")
 app.command("score")(scoring.score)
 app.command("rescore")(scoring.rescore)
+app.add_typer(snapshot.snapshot_app, name="snapshot")
 app.command("generate")(synth.generate)
 app.command("demo")(synth.demo)
 app.add_typer(audit.audit_app, name="audit")

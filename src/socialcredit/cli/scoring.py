@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     Progress,
     TaskID,
@@ -31,6 +33,8 @@ from socialcredit.policy import NoPolicyInForceError, PolicyError, load_policies
 from socialcredit.scoring.executors import ENGINES, ExecutorUnavailableError
 from socialcredit.scoring.population import PopulationSummary, rescore_population
 from socialcredit.scoring.results import ScoreResult, contributions_json
+from socialcredit.scoring.snapshot import SnapshotError, check_snapshot
+from socialcredit.scoring.spark_session import ENV_MASTER
 from socialcredit.scoring.store import compute, score_history
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -133,12 +137,35 @@ def rescore(
     as_of: AsOfOpt = None,
     snapshot: Annotated[
         Path | None,
-        typer.Option("--snapshot", help="Score an existing snapshot instead of exporting one."),
+        typer.Option(
+            "--snapshot",
+            help="Score an existing snapshot (`snapshot export`, `generate --snapshot`) "
+            "instead of exporting one; checked first.",
+        ),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            help="Spark master for --engine spark: local[2], local[*] or spark://host:7077 "
+            f"(default ${ENV_MASTER}, else local[*]).",
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Score the whole population set-wise from a Parquet snapshot and write back in bulk."""
     day = parse_as_of(as_of)
+    if master is not None:
+        if engine_name != "spark":
+            fail("--master only applies to --engine spark")
+        # The executor is built by name inside the rescore; the master reaches it the way
+        # a deployment sets it, through the environment.
+        os.environ[ENV_MASTER] = master
+    if snapshot is not None:
+        try:
+            check_snapshot(snapshot)
+        except SnapshotError as exc:
+            fail(f"the snapshot cannot be scored: {escape(str(exc))}")
     engine = store()
     with progress_bars(json_out) as progress:
         bars = PhaseBars(progress)
@@ -146,8 +173,8 @@ def rescore(
             summary = rescore_population(
                 engine, engine_name=engine_name, as_of=day, snapshot=snapshot, progress=bars
             )
-        except (ExecutorUnavailableError, NoPolicyInForceError) as exc:
-            fail(str(exc))
+        except (ExecutorUnavailableError, NoPolicyInForceError, SnapshotError) as exc:
+            fail(escape(str(exc)))
     if json_out:
         print_json(summary.as_dict())
         return

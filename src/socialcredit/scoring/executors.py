@@ -57,7 +57,12 @@ def get_executor(name: str) -> PopulationExecutor:
         module = importlib.import_module("socialcredit.scoring.duckdb_executor")
         executor: PopulationExecutor = module.DuckDBExecutor()
         return executor
-    raise ExecutorUnavailableError(f"unknown engine {name!r}; one of: python, duckdb")
+    if name == "spark":
+        # Imported by name: PySpark is optional, and only loaded for a Spark rescore.
+        module = importlib.import_module("socialcredit.scoring.spark_executor")
+        spark: PopulationExecutor = module.SparkExecutor()
+        return spark
+    raise ExecutorUnavailableError(f"unknown engine {name!r}; one of: {', '.join(ENGINES)}")
 
 
-ENGINES = ("duckdb", "python")
+ENGINES = ("duckdb", "python", "spark")

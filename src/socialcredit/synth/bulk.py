@@ -6,7 +6,7 @@ snapshot holds no personal identifiers, so this generator draws only what scorin
 every column as one numpy array per chunk of subjects, and writes it straight into the
 layout the population executors read (``scoring.snapshot_schema.TABLES``)::
 
-    DIR/manifest.json                                   parameters and row counts
+    DIR/manifest.json                                   parameters, rows, partitions, files
     DIR/subjects/province=31/part-00000.parquet         hive-partitioned by province
     DIR/records/province=31/part-00000.parquet          (the subject's province)
     DIR/status_events/province=31/part-00000.parquet
@@ -61,6 +61,7 @@ import pyarrow.parquet as pq
 
 from socialcredit.identity.registry import professions as profession_registry
 from socialcredit.records.catalogue import default_catalogue
+from socialcredit.scoring.snapshot import MANIFEST, partition_name, write_manifest
 from socialcredit.scoring.snapshot_schema import TABLES
 from socialcredit.synth.authorities import pilot_providers
 from socialcredit.synth.divisions import PROVINCE_POPULATION_M, yrd_divisions
@@ -76,8 +77,9 @@ from socialcredit.synth.population import AGE_BANDS, PROFESSION_AGES, PROFESSION
 
 # Part of what a seed means (each chunk has its own random stream), so not a parameter.
 CHUNK_SUBJECTS = 250_000
-FORMAT_VERSION = 1  # bump when the same parameters would give other data
-MANIFEST = "manifest.json"
+# Bump when the same parameters would give other data, or another manifest: 2 lists every
+# partition and file, so that a snapshot missing one is refused before scoring.
+FORMAT_VERSION = 2
 
 HISTORY_YEARS = 4
 ORG_SHARE = 0.05
@@ -492,14 +494,26 @@ def _chunk(
     )
 
 
-def _write(root: Path, name: str, table: pa.Table, province: IntArray, part: int) -> None:
+def _write(
+    root: Path, name: str, table: pa.Table, province: IntArray, part: int, listing: _Listing
+) -> None:
     for p, code in enumerate(PROVINCES):
         mask = province == p
         if not mask.any():
             continue
-        folder = root / name / f"province={code}"
+        partition = partition_name(code)
+        folder = root / name / partition
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.filter(pa.array(mask)), folder / f"part-{part:05d}.parquet")
+        rows = table.filter(pa.array(mask))
+        file = f"part-{part:05d}.parquet"
+        pq.write_table(rows, folder / file)
+        entry = listing[name].setdefault(partition, {"rows": 0, "files": []})
+        entry["rows"] += rows.num_rows
+        entry["files"].append({"name": file, "rows": rows.num_rows})
+
+
+# table -> partition -> {"rows": n, "files": [{"name", "rows"}]}: the manifest's listing.
+_Listing = dict[str, dict[str, dict[str, Any]]]
 
 
 def snapshot_parameters(
@@ -556,6 +570,7 @@ def generate_snapshot(
 
     plan = _plan(as_of, records_per_subject)
     counts = dict.fromkeys(TABLES, 0)
+    listing: _Listing = {name: {} for name in TABLES}
     chunks = math.ceil(subjects / CHUNK_SUBJECTS)
     for part in range(chunks):
         start = part * CHUNK_SUBJECTS
@@ -564,21 +579,27 @@ def generate_snapshot(
         rng = np.random.default_rng([seed, part])
         chunk = _chunk(plan, rng, start, n, counts["records"], counts["status_events"])
         for name, (table, province) in chunk.tables.items():
-            _write(tmp, name, table, province, part)
+            _write(tmp, name, table, province, part, listing)
             counts[name] += table.num_rows
         del chunk
         if progress is not None:
             progress(start + n, subjects)
 
-    manifest = {
-        **snapshot_parameters(
-            subjects=subjects, records_per_subject=records_per_subject, seed=seed, as_of=as_of
-        ),
-        "chunk_subjects": CHUNK_SUBJECTS,
-        "partitioned_by": "province",
-        "counts": counts,
-    }
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_manifest(
+        tmp,
+        {
+            name: {"rows": counts[name], "partitions": dict(sorted(listing[name].items()))}
+            for name in TABLES
+        },
+        source="socialcredit.synth.bulk",
+        extra={
+            **snapshot_parameters(
+                subjects=subjects, records_per_subject=records_per_subject, seed=seed, as_of=as_of
+            ),
+            "chunk_subjects": CHUNK_SUBJECTS,
+            "counts": counts,
+        },
+    )
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)

@@ -1,7 +1,9 @@
-"""The Parquet snapshot every population executor reads (one file per table).
+"""The Parquet snapshot every population executor reads: one folder per table, holding
+any number of files, possibly in hive partitions (``province=NN``).
 
-Written by ``scoring.snapshot.export_snapshot`` from the store; a data lake
-would hand a cluster the same files.
+Written by ``scoring.snapshot.export_snapshot`` from the store (partitioned by province,
+with a manifest that ``check_snapshot`` holds it to); a data lake would hand a cluster
+the same files.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from socialcredit.casework.common import (
     CaseworkError,
     Outcome,
     RecordRow,
+    case_rows,
     check_provider_scope,
     clean_text,
     enqueue_rescore,
@@ -563,12 +564,7 @@ def list_annulments(
 ) -> list[AnnulmentView]:
     """Cascades, oldest first; ``provider_id`` and ``record_types`` narrow them to what a
     provider key covers (its provider's records, of the key's types)."""
-    a, r, p, s = (
-        table(Annulment),
-        table(Record),
-        table(Provider),
-        table(Subject),
-    )
+    a, r = table(Annulment), table(Record)
     conds: list[Any] = []
     if ids is not None:
         conds.append(a.c.id.in_(ids))
@@ -580,20 +576,7 @@ def list_annulments(
         conds.append(r.c.record_type.in_(sorted(record_types)))
     if late_only:
         conds.append(or_(a.c.removed_on > a.c.removal_due, a.c.escalated_on.is_not(None)))
-    rows = conn.execute(
-        select(
-            a,
-            r.c.provider_record_id,
-            r.c.record_type,
-            p.c.name.label("provider_name"),
-            s.c.code.label("subject_code"),
-        )
-        .join(r, r.c.id == a.c.record_id)
-        .join(p, p.c.id == a.c.provider_id)
-        .join(s, s.c.id == a.c.subject_id)
-        .where(and_(true(), *conds))
-        .order_by(a.c.id)
-    ).all()
+    rows = case_rows(conn, a, *conds)
     return [
         AnnulmentView(
             id=row.id,

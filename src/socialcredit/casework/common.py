@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Row, Table, and_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,6 +35,29 @@ T = TypeVar("T")
 def table(model: type[Any]) -> Table:
     """A mapped class's table, typed as one (``__table__`` is typed as a FromClause)."""
     return cast(Table, model.__table__)
+
+
+def case_rows(conn: Connection, case: Table, *conds: Any) -> list[Row[Any]]:
+    """Rows of a case table (objections, repair applications, annulments), oldest first,
+    each with what every view shows of its record: the provider's name and record id, the
+    record type and the subject's code. ``conds`` may use ``table(Record)``'s columns."""
+    r, p, s = table(Record), table(Provider), table(Subject)
+    return list(
+        conn.execute(
+            select(
+                case,
+                r.c.provider_record_id,
+                r.c.record_type,
+                p.c.name.label("provider_name"),
+                s.c.code.label("subject_code"),
+            )
+            .join(r, r.c.id == case.c.record_id)
+            .join(p, p.c.id == r.c.provider_id)
+            .join(s, s.c.id == case.c.subject_id)
+            .where(and_(true(), *conds))
+            .order_by(case.c.id)
+        ).all()
+    )
 
 
 # Roles as in ``socialcredit.access.Role`` (strings here, so the CLI and tests need no key).

@@ -41,6 +41,7 @@ from socialcredit.casework.common import (
     Actor,
     CaseworkError,
     Outcome,
+    case_rows,
     check_provider_scope,
     check_subject_scope,
     clean_text,
@@ -251,28 +252,7 @@ def deadlines(filed_on: dt.date) -> Deadlines:
 
 
 def _views(conn: Connection, where: Any, *, steps: bool = False) -> list[ObjectionView]:
-    from socialcredit.db.models import Provider, Subject
-
-    o, r, p, s = (
-        table(Objection),
-        table(Record),
-        table(Provider),
-        table(Subject),
-    )
-    rows = conn.execute(
-        select(
-            o,
-            s.c.code.label("subject_code"),
-            r.c.provider_record_id,
-            r.c.record_type,
-            p.c.name.label("provider_name"),
-        )
-        .join(r, r.c.id == o.c.record_id)
-        .join(p, p.c.id == o.c.provider_id)
-        .join(s, s.c.id == o.c.subject_id)
-        .where(where)
-        .order_by(o.c.id)
-    ).all()
+    rows = case_rows(conn, table(Objection), where)
     history: dict[int, list[ObjectionStep]] = defaultdict(list)
     if steps and rows:
         e = table(ObjectionEvent)

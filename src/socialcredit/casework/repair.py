@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, true, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from socialcredit.casework.annulments import write_status_event
 from socialcredit.casework.calendar import add_working_days, working_days_between
@@ -34,6 +34,7 @@ from socialcredit.casework.common import (
     CaseworkError,
     Outcome,
     RecordRow,
+    case_rows,
     check_subject_scope,
     clean_text,
     enqueue_rescore,
@@ -43,7 +44,7 @@ from socialcredit.casework.common import (
     run_audited,
     table,
 )
-from socialcredit.db.models import Provider, Record, RecordType, RepairApplication, Subject
+from socialcredit.db.models import RecordType, RepairApplication
 from socialcredit.scoring.dates import add_months
 
 FILED = "filed"
@@ -102,12 +103,7 @@ def list_repairs(
     status: str | None = None,
     subject_id: int | None = None,
 ) -> list[RepairView]:
-    a, r, p, s = (
-        table(RepairApplication),
-        table(Record),
-        table(Provider),
-        table(Subject),
-    )
+    a = table(RepairApplication)
     conds: list[Any] = []
     if ids is not None:
         conds.append(a.c.id.in_(ids))
@@ -119,20 +115,7 @@ def list_repairs(
         conds.append(a.c.status == status)
     if subject_id is not None:
         conds.append(a.c.subject_id == subject_id)
-    rows = conn.execute(
-        select(
-            a,
-            r.c.provider_record_id,
-            r.c.record_type,
-            p.c.name.label("provider_name"),
-            s.c.code.label("subject_code"),
-        )
-        .join(r, r.c.id == a.c.record_id)
-        .join(p, p.c.id == r.c.provider_id)
-        .join(s, s.c.id == a.c.subject_id)
-        .where(and_(true(), *conds))
-        .order_by(a.c.id)
-    ).all()
+    rows = case_rows(conn, a, *conds)
     return [
         RepairView(
             id=row.id,
